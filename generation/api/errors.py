@@ -1,0 +1,11 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.views import exception_handler
+
+
+def api_exception_handler(exc, context):
+    """Let services raise Django's ValidationError; the API answers 400 with the fields."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    return exception_handler(exc, context)

@@ -1,0 +1,55 @@
+"""The one place that names channel groups and sends generation events.
+
+Events are a courtesy to watching browsers; the database is the record. A client that
+connects late gets the current state from the database first (see selectors), so a lost
+event is never lost information, and a failing channel layer never fails a generation.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(session_id: int) -> str:
+    return f"generation.{session_id}"
+
+
+def image_payload(image) -> dict:
+    return {
+        "type": "image",
+        "id": image.id,
+        "index": image.index,
+        "seed": image.seed,
+        "width": image.width,
+        "height": image.height,
+        "url": reverse("api:image-file", args=[image.id]),
+    }
+
+
+def send(session_id: int, payload: dict) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(session_id), {"type": "generation.event", "event": payload}
+        )
+    except Exception:  # noqa: BLE001 - see the module docstring
+        logger.warning("Could not send %s event for session %s", payload.get("type"), session_id, exc_info=True)
+
+
+def send_progress(session_id: int, step: int, total_steps: int) -> None:
+    send(session_id, {"type": "progress", "step": step, "total_steps": total_steps})
+
+
+def send_image(session_id: int, image) -> None:
+    send(session_id, image_payload(image))
+
+
+def send_done(session_id: int) -> None:
+    send(session_id, {"type": "done", "status": "succeeded"})
+
+
+def send_failed(session_id: int, error: str, status: str = "failed") -> None:
+    send(session_id, {"type": "failed", "status": status, "error": error})

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from .consumers import GenerationConsumer
+
+websocket_urlpatterns = [
+    path("ws/generations/<int:session_id>/", GenerationConsumer.as_asgi()),
+]

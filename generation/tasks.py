@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, ignore_result=True, bind=True)
+def run_generation(self, session_id: int) -> None:
+    services.generation_run(session_id, worker=self.request.hostname or "")

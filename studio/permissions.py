@@ -1,0 +1,32 @@
+"""Who may see and change a project. A non-member learns nothing: they get a 404."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Membership, Project
+
+
+def membership_or_404(user, project_id) -> Membership:
+    """The user's membership of the project, or Http404 if there is none."""
+    if not user.is_authenticated:
+        raise Http404("No such project.")
+    try:
+        return Membership.objects.select_related("project").get(user=user, project_id=project_id)
+    except (Membership.DoesNotExist, ValueError):
+        raise Http404("No such project.") from None
+
+
+def project_for_reader(user, project_id) -> Project:
+    return membership_or_404(user, project_id).project
+
+
+def project_for_writer(user, project_id) -> Project:
+    """The project if the user may change it; PermissionDenied for viewers, 404 for outsiders."""
+    membership = membership_or_404(user, project_id)
+    if not membership.can_write:
+        raise PermissionDenied("Viewers cannot change this project.")
+    return membership.project
+
+
+def is_member(user, project_id) -> bool:
+    return user.is_authenticated and Membership.objects.filter(user=user, project_id=project_id).exists()

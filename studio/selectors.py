@@ -1,0 +1,8 @@
+from django.db.models import F, QuerySet
+
+from .models import Project
+
+
+def projects_for(user) -> QuerySet[Project]:
+    """Projects the user is a member of, with their role annotated as `role`."""
+    return Project.objects.filter(memberships__user=user).annotate(role=F("memberships__role")).order_by("name", "id")

@@ -1,0 +1,134 @@
+"""Shared fixtures: tiny real pipelines, the team of test users, and the live stack."""
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from deepimage_site import stack
+from generation.engine.tiny import save_tiny_sd15_model
+from generation.models import ModelEntry
+from studio.models import Membership
+from studio.services import membership_set, project_create
+
+OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server():
+    """The machine's Redis when REDIS_URL is set; otherwise the embedded one, started here."""
+    if not settings.REDIS_IS_EMBEDDED:
+        yield settings.REDIS_URL
+        return
+    process = stack.start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET)
+    try:
+        yield settings.REDIS_URL
+    finally:
+        stack.stop(process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_data_dir():
+    yield
+    if str(settings.DATA_DIR).startswith(("/tmp/deepimage-test-", os.path.realpath("/tmp") + "/deepimage-test-")):
+        shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """A real diffusers folder: the tiny SD-1.5-shaped pipeline with seeded random weights."""
+    return save_tiny_sd15_model(settings.DATA_DIR / "models" / "tiny-sd15")
+
+
+@pytest.fixture
+def tiny_model(db, tiny_model_dir) -> ModelEntry:
+    return ModelEntry.objects.create(
+        name="Tiny SD 1.5",
+        family=ModelEntry.Family.SD15,
+        source=str(tiny_model_dir),
+        description="Random weights, for tests.",
+        default_steps=4,
+        default_width=64,
+        default_height=64,
+    )
+
+
+@pytest.fixture
+def broken_model(db) -> ModelEntry:
+    return ModelEntry.objects.create(name="Missing folder", source=str(settings.DATA_DIR / "no-such-model"))
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def team(db, make_user):
+    """Alice owns the project, Bob edits, Vera views, and Charlie is not a member."""
+    alice, bob, vera, charlie = (make_user(name) for name in ("alice", "bob", "vera", "charlie"))
+    project = project_create(name="Posters", owner=alice)
+    membership_set(project=project, user=bob, role=Membership.Role.EDITOR)
+    membership_set(project=project, user=vera, role=Membership.Role.VIEWER)
+    return type("Team", (), {"project": project, "alice": alice, "bob": bob, "vera": vera, "charlie": charlie})
+
+
+@pytest.fixture
+def api_as():
+    """An API client authenticated with the user's real API token."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        return client
+
+    return client_for
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests run on, for the stack's child processes."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup, django_db_blocker, redis_server, output_dir):
+    """A real Celery worker process and a real Daphne server on the test database.
+
+    Tests that use it need `transactional_db`, so that the processes see their rows.
+    """
+    with django_db_blocker.unblock():
+        database_url = test_database_url()
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_server, DEBUG="false")
+    port = stack.free_port()
+    logs = [open(output_dir / name, "w") for name in ("worker.log", "daphne.log")]  # noqa: SIM115
+    processes = []
+    try:
+        processes.append(stack.start_worker(env, name="test-worker@%h", stdout=logs[0], stderr=logs[0]))
+        processes.append(stack.start_daphne(env, "127.0.0.1", port, stdout=logs[1], stderr=logs[1]))
+        yield f"127.0.0.1:{port}"
+    finally:
+        for process in reversed(processes):
+            stack.stop(process)
+        for log in logs:
+            log.close()

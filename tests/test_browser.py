@@ -1,0 +1,79 @@
+"""A person in Chromium: log in, generate four images, watch them arrive."""
+
+import os
+import shutil
+
+import pytest
+
+from generation.models import GenerationSession
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium_path():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs it with `apt-get install chromium`.")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_stack, chromium_path, output_dir):
+    from playwright.sync_api import expect, sync_playwright
+
+    base = f"http://{live_stack}"
+    # No ORM calls while Playwright runs (its event loop makes Django refuse sync queries).
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/")
+        page.fill("input[name=username]", "bob")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("text=Posters")
+
+        expect(page.locator("#steps")).to_have_value("4")  # the model's defaults fill the form
+        page.fill("#prompt", "a lighthouse at dusk")
+        page.fill("#steps", "8")
+        page.fill("#seed", "99")
+        page.click("#generate")
+
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        images = page.locator("#results figure img")
+        expect(images).to_have_count(4)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#results img')].every(img => img.complete && img.naturalWidth === 64)"
+        )
+        expect(page.locator("#results figcaption").first).to_have_text("seed 99 · 64×64")
+        expect(page.locator(".history-item .status").first).to_have_text("Succeeded")
+        page.screenshot(path=str(output_dir / "workspace-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(output_dir / "workspace-phone.png"), full_page=True)
+        browser.close()
+
+    session = GenerationSession.objects.get()
+    assert (session.status, session.seed, session.steps, session.created_by) == ("succeeded", 99, 8, team.bob)
+    assert session.images.count() == 4
+
+
+def test_viewer_sees_history_but_no_generate_form(team, live_stack, chromium_path, output_dir):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"http://{live_stack}/projects/{team.project.id}/")
+        page.fill("input[name=username]", "vera")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+
+        expect(page.locator("text=You are a viewer")).to_be_visible()
+        expect(page.locator("#generate")).to_have_count(0)
+        browser.close()

@@ -1,0 +1,145 @@
+"""Generation services run in-process on the real tiny pipeline and the real channel layer."""
+
+import io
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from generation import events, services
+from generation.engine.metadata import read_parameters
+from generation.models import GeneratedImage, GenerationSession
+
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+@pytest.fixture(autouse=True)
+def own_media_folder(settings, tmp_path):
+    """Database ids restart after each test's rollback; files must not outlive their rows."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def submit(team, model, **overrides) -> GenerationSession:
+    values = {"prompt": "a lighthouse", "steps": 4, "width": 64, "height": 64, "num_images": 2, "seed": 50}
+    return services.generation_submit(user=team.bob, project=team.project, model_id=model.id, **(values | overrides))
+
+
+class GroupListener:
+    """Joins a session's channel group, like a websocket consumer does."""
+
+    def __init__(self, session_id: int):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(events.group_name(session_id), self.channel)
+
+    def received(self) -> list[dict]:
+        import asyncio
+
+        async def drain():
+            messages = []
+            while True:
+                try:
+                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.5))
+                except TimeoutError:
+                    return messages
+
+        return [message["event"] for message in async_to_sync(drain)()]
+
+
+def test_run_stores_each_image_as_png_with_its_parameters(team, tiny_model):
+    session = submit(team, tiny_model, negative_prompt="blurry")
+
+    services.generation_run(session.id, worker="test")
+
+    session.refresh_from_db()
+    assert session.status == "succeeded" and session.started_at and session.finished_at
+    assert session.progress_step == session.progress_total > 0
+    images = list(session.images.order_by("index"))
+    assert [(image.index, image.seed, image.width, image.height) for image in images] == [
+        (0, 50, 64, 64),
+        (1, 51, 64, 64),
+    ]
+    png = images[1].file.read()
+    assert Image.open(io.BytesIO(png)).size == (64, 64)
+    parameters = read_parameters(png)
+    assert parameters["seed"] == 51 and parameters["negative_prompt"] == "blurry"
+    assert parameters["model"] == "Tiny SD 1.5" and parameters["sampler"] == "PNDMScheduler"
+
+
+def test_run_sends_progress_then_images_then_done(team, tiny_model):
+    session = submit(team, tiny_model, steps=3)
+    listener = GroupListener(session.id)
+
+    services.generation_run(session.id)
+
+    received = listener.received()
+    kinds = [event["type"] for event in received]
+    progress = [event for event in received if event["type"] == "progress"]
+    assert [event["step"] for event in progress] == list(range(1, len(progress) + 1))
+    assert progress[-1]["step"] == progress[-1]["total_steps"]
+    assert kinds[len(progress) :] == ["image", "image", "done"]
+
+
+def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(team, broken_model):
+    session = submit(team, broken_model)
+    listener = GroupListener(session.id)
+
+    services.generation_run(session.id)
+
+    session.refresh_from_db()
+    assert session.status == "failed"
+    assert "Could not load model" in session.error_message and "no-such-model" in session.error_message
+    assert listener.received()[-1] == {"type": "failed", "status": "failed", "error": session.error_message}
+    assert not GeneratedImage.objects.exists()
+
+
+def test_a_session_is_claimed_only_once(team, tiny_model):
+    session = submit(team, tiny_model)
+
+    assert services.generation_claim(session.id, "worker-a") is not None
+    assert services.generation_claim(session.id, "worker-b") is None
+    session.refresh_from_db()
+    assert session.worker == "worker-a"
+
+
+def test_a_redelivered_finished_session_is_not_run_again(team, tiny_model):
+    session = submit(team, tiny_model, num_images=1)
+    services.generation_run(session.id)
+    services.generation_run(session.id)
+
+    assert GeneratedImage.objects.filter(session=session).count() == 1
+
+
+def test_a_restarted_worker_fails_the_jobs_it_was_killed_in(team, tiny_model):
+    mine, others = submit(team, tiny_model), submit(team, tiny_model)
+    services.generation_claim(mine.id, "gpu0@host")
+    services.generation_claim(others.id, "gpu1@host")
+
+    assert services.generation_fail_orphans("gpu0@host") == 1
+    mine.refresh_from_db(), others.refresh_from_db()
+    assert mine.status == "failed" and "worker stopped" in mine.error_message
+    assert others.status == "running"
+
+
+def test_storing_is_all_or_nothing(team, tiny_model, monkeypatch):
+    session = submit(team, tiny_model, num_images=3)
+    written = []
+    real_png = services.png_bytes
+
+    def fail_on_third(image, parameters):
+        if parameters["index"] == 2:
+            raise OSError("disk full")
+        written.append(parameters["index"])
+        return real_png(image, parameters)
+
+    monkeypatch.setattr(services, "png_bytes", fail_on_third)
+    services.generation_run(session.id)
+
+    session.refresh_from_db()
+    assert written == [0, 1]
+    assert session.status == "failed" and "disk full" in session.error_message
+    assert not GeneratedImage.objects.exists()
+    folder = f"projects/{team.project.id}/sessions/{session.id}"
+    assert not default_storage.exists(folder) or default_storage.listdir(folder) == ([], [])
