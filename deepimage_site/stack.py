@@ -61,6 +61,7 @@ def start_embedded_redis(socket_path: Path, **popen) -> subprocess.Popen:
         "--save", "",
         "--appendonly", "no",
         "--dir", str(socket_path.parent),
+        "--loglevel", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, start_new_session=True, **popen)
     wait_until(lambda: redis_answers(f"unix://{socket_path}"), 10, "embedded Redis", process)
@@ -117,7 +118,10 @@ def main() -> int:
             processes.append(start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET))
         processes.append(start_worker(env))
         processes.append(start_daphne(env, settings.SERVER_HOST, settings.SERVER_PORT))
-        print(f"\nDeepImage is running at http://{settings.SERVER_HOST}:{settings.SERVER_PORT}/  (Ctrl-C stops it)\n", flush=True)
+        print(
+            f"\nDeepImage is running at http://{settings.SERVER_HOST}:{settings.SERVER_PORT}/  (Ctrl-C stops it)\n",
+            flush=True,
+        )
         while not stopping and all(process.poll() is None for process in processes):
             time.sleep(0.2)
     finally:

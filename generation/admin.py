@@ -23,5 +23,13 @@ class GenerationSessionAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "created_by", "model", "mode", "status", "created_at"]
     list_filter = ["status", "mode", "model"]
     search_fields = ["prompt"]
-    readonly_fields = ["status", "progress_step", "progress_total", "error_message", "worker", "started_at", "finished_at"]
+    readonly_fields = [
+        "status",
+        "progress_step",
+        "progress_total",
+        "error_message",
+        "worker",
+        "started_at",
+        "finished_at",
+    ]
     inlines = [GeneratedImageInline]

@@ -15,7 +15,6 @@ def validate_multiple_of_8(value: int):
 IMAGE_SIDE_VALIDATORS = [MinValueValidator(64), MaxValueValidator(2048), validate_multiple_of_8]
 
 
-
 class ModelEntry(models.Model):
     """One entry of the admin-managed catalog: a base model or an adapter."""
 
@@ -48,7 +47,9 @@ class ModelEntry(models.Model):
         help_text="For adapters: the base model they were trained on.",
     )
     description = models.TextField(blank=True)
-    default_steps = models.PositiveSmallIntegerField(default=20, validators=[MinValueValidator(1), MaxValueValidator(150)])
+    default_steps = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(150)]
+    )
     default_guidance_scale = models.FloatField(default=7.5, validators=[MinValueValidator(0), MaxValueValidator(30)])
     default_width = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
     default_height = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)

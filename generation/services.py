@@ -171,7 +171,9 @@ def generation_store_images(session: GenerationSession, result: GenerationResult
                     width=picture.image.width,
                     height=picture.image.height,
                 )
-                image.file.save(f"{picture.index}-{picture.seed}.png", ContentFile(png_bytes(picture.image, parameters)))
+                image.file.save(
+                    f"{picture.index}-{picture.seed}.png", ContentFile(png_bytes(picture.image, parameters))
+                )
                 stored.append(image)
     except Exception:
         for image in stored:

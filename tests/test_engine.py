@@ -122,7 +122,8 @@ def test_unknown_family_is_refused():
 
 
 def test_engine_package_imports_no_django():
-    code = "import sys, generation.engine, generation.engine.tiny, generation.engine.metadata; print('django' in sys.modules)"
+    modules = "generation.engine, generation.engine.tiny, generation.engine.metadata"
+    code = f"import sys, {modules}; print('django' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "False"

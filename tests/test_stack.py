@@ -57,7 +57,9 @@ def test_four_images_from_submit_to_done_through_the_stack(team, tiny_model, cli
 
 def test_a_broken_model_fails_readably_on_the_api_and_the_websocket(team, broken_model, client_for):
     bob = client_for(team.bob)
-    session = submit(bob, team.project.id, {"model": broken_model.id, "prompt": "x", "steps": 2, "width": 64, "height": 64})
+    session = submit(
+        bob, team.project.id, {"model": broken_model.id, "prompt": "x", "steps": 2, "width": 64, "height": 64}
+    )
 
     received = bob.events_until_finished(session["id"])
 

@@ -59,7 +59,7 @@ class PipelineCache:
             pipeline = pipeline_class_for(spec.family).from_pretrained(
                 spec.source, torch_dtype=self.dtype, safety_checker=None
             )
-        except (OSError, ValueError, EnvironmentError) as error:
+        except (OSError, ValueError) as error:
             raise GenerationError(f"Could not load model from {spec.source!r}: {error}") from error
         pipeline.set_progress_bar_config(disable=True)
         pipeline.to(self.device)

@@ -1,7 +1,7 @@
 """What goes into the engine and what comes out: plain dataclasses, no Django."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from PIL import Image
 

@@ -42,6 +42,6 @@ def run_text_to_image(pipeline, request: TextToImageRequest, hooks: JobHooks) ->
         )
     pictures = [
         GeneratedPicture(image=image, seed=seed, index=index)
-        for index, (image, seed) in enumerate(zip(output.images, request.image_seeds()))
+        for index, (image, seed) in enumerate(zip(output.images, request.image_seeds(), strict=True))
     ]
     return GenerationResult(pictures=pictures, sampler=type(pipeline.scheduler).__name__)
