@@ -2,6 +2,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import events, selectors
+from .models import GenerationSession
 
 
 class GenerationConsumer(AsyncJsonWebsocketConsumer):
@@ -20,7 +21,11 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
         self.group = events.group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        state = await database_sync_to_async(selectors.generation_state)(self.session_id)
+        try:
+            state = await database_sync_to_async(selectors.generation_state)(self.session_id)
+        except GenerationSession.DoesNotExist:  # deleted between the check and now
+            await self.close()
+            return
         await self.send_json(state)
         if state["status"] == "succeeded":
             await self.send_json({"type": "done", "status": "succeeded"})

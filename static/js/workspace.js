@@ -90,6 +90,7 @@
         setProgress(event.step, event.total_steps);
       } else if (event.type === "image") {
         addImage(event);
+        if (historyItem.querySelector(`.thumbs img[src="${event.url}"]`)) return;
         const thumb = document.createElement("img");
         thumb.src = event.url;
         thumb.alt = `seed ${event.seed}`;
@@ -136,4 +137,12 @@
 
   $("model").addEventListener("change", applyModelDefaults);
   applyModelDefaults();
+
+  // After a reload, pick up sessions that are still queued or running.
+  document.querySelectorAll(".history-item .status-queued, .history-item .status-running").forEach((status) => {
+    const item = status.closest(".history-item");
+    $("results").innerHTML = "";
+    $("generate").disabled = true;
+    follow({ id: item.dataset.session }, item);
+  });
 })();
