@@ -40,6 +40,15 @@ def redis_server():
         stack.stop(process)
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each in-process websocket test runs in a new event loop, and a Redis channel layer's
+    locks belong to the loop that made them: give every test its own layer."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def remove_data_dir():
     yield

@@ -25,18 +25,23 @@ def chromium_path():
     return CHROMIUM
 
 
+def log_in(playwright, url: str, username: str, chromium_path: str):
+    """A fresh 1280×800 Chromium page, logged in as `username`, at `url`."""
+    browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return browser, page
+
+
 def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_stack, chromium_path, output_dir):
     from playwright.sync_api import expect, sync_playwright
 
-    base = f"http://{live_stack}"
     # No ORM calls while Playwright runs (its event loop makes Django refuse sync queries).
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{base}/")
-        page.fill("input[name=username]", "bob")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser, page = log_in(playwright, f"http://{live_stack}/", "bob", chromium_path)
         page.click("text=Posters")
 
         expect(page.locator("#steps")).to_have_value("4")  # the model's defaults fill the form
@@ -67,12 +72,7 @@ def test_viewer_sees_history_but_no_generate_form(team, live_stack, chromium_pat
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"http://{live_stack}/projects/{team.project.id}/")
-        page.fill("input[name=username]", "vera")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "vera", chromium_path)
 
         expect(page.locator("text=You are a viewer")).to_be_visible()
         expect(page.locator("#generate")).to_have_count(0)
