@@ -8,6 +8,7 @@ checkpoint and produces noise images of the requested size.
 
 import json
 import string
+import tempfile
 from pathlib import Path
 
 import torch
@@ -39,8 +40,6 @@ def write_tiny_tokenizer(folder: Path) -> CLIPTokenizer:
 
 def build_tiny_sd15_pipeline(seed: int = 0) -> StableDiffusionPipeline:
     """Return an SD-1.5-shaped pipeline (about 8 MB) with seeded random weights."""
-    import tempfile
-
     torch.manual_seed(seed)
     # Cross-attention only at the lower-resolution level keeps 512² runs fast on a CPU.
     unet = UNet2DConditionModel(
