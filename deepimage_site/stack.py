@@ -128,7 +128,7 @@ def main() -> int:
         print("\nStopping DeepImage…", flush=True)
         for process in reversed(processes):  # web first, then the worker, then Redis
             stop(process)
-    crashed = [process.args[2] for process in processes if process.returncode not in (0, -signal.SIGTERM)]
+    crashed = any(process.returncode not in (0, -signal.SIGTERM) for process in processes)
     return 1 if crashed and not stopping else 0
 
 

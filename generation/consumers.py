@@ -27,10 +27,9 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):
             await self.close()
             return
         await self.send_json(state)
-        if state["status"] == "succeeded":
-            await self.send_json({"type": "done", "status": "succeeded"})
-        elif state["status"] in ("failed", "cancelled"):
-            await self.send_json({"type": "failed", "status": state["status"], "error": state["error"]})
+        finished = events.finished_payload(state["status"], state["error"])
+        if finished:
+            await self.send_json(finished)
 
     async def disconnect(self, code):
         if hasattr(self, "group"):

@@ -47,9 +47,18 @@ def send_image(session_id: int, image) -> None:
     send(session_id, image_payload(image))
 
 
+def finished_payload(status: str, error: str = "") -> dict | None:
+    """The last event of a session in `status`: `done`, `failed`, or None while it still runs."""
+    if status == "succeeded":
+        return {"type": "done", "status": status}
+    if status in ("failed", "cancelled"):
+        return {"type": "failed", "status": status, "error": error}
+    return None
+
+
 def send_done(session_id: int) -> None:
-    send(session_id, {"type": "done", "status": "succeeded"})
+    send(session_id, finished_payload("succeeded"))
 
 
 def send_failed(session_id: int, error: str, status: str = "failed") -> None:
-    send(session_id, {"type": "failed", "status": status, "error": error})
+    send(session_id, finished_payload(status, error))

@@ -78,8 +78,6 @@ class GenerationSession(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
-
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generation_sessions")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     model = models.ForeignKey(ModelEntry, on_delete=models.PROTECT, related_name="sessions")
@@ -109,10 +107,6 @@ class GenerationSession(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.prompt[:40]}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED_STATUSES
 
     def parameters(self) -> dict:
         """Everything needed to reproduce the session, as stored in each PNG."""

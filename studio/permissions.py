@@ -26,7 +26,3 @@ def project_for_writer(user, project_id) -> Project:
     if not membership.can_write:
         raise PermissionDenied("Viewers cannot change this project.")
     return membership.project
-
-
-def is_member(user, project_id) -> bool:
-    return user.is_authenticated and Membership.objects.filter(user=user, project_id=project_id).exists()

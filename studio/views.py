@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from generation.api.serializers import ModelEntrySerializer
 from generation.selectors import generation_models, project_history
 
 from .forms import ProjectForm
@@ -28,17 +29,7 @@ def workspace(request, project_id):
         "project": membership.project,
         "membership": membership,
         "models": models,
-        "model_defaults": {
-            model.id: {
-                "steps": model.default_steps,
-                "guidance_scale": model.default_guidance_scale,
-                "width": model.default_width,
-                "height": model.default_height,
-                "description": model.description,
-                "family": model.get_family_display(),
-            }
-            for model in models
-        },
+        "model_defaults": {entry["id"]: entry for entry in ModelEntrySerializer(models, many=True).data},
         "history": project_history(membership.project)[:HISTORY_ON_PAGE],
     }
     return render(request, "studio/workspace.html", context)

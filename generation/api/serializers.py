@@ -7,6 +7,7 @@ from ..models import GeneratedImage, GenerationSession, ModelEntry
 class ModelEntrySerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     origin_label = serializers.CharField(source="get_origin_display")
+    family_label = serializers.CharField(source="get_family_display")
 
     class Meta:
         model = ModelEntry
@@ -18,6 +19,7 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "origin",
             "origin_label",
             "family",
+            "family_label",
             "description",
             "base_model",
             "default_steps",

@@ -17,11 +17,11 @@
   function applyModelDefaults() {
     const model = defaults[$("model").value];
     if (!model) return;
-    $("steps").value = model.steps;
-    $("guidance_scale").value = model.guidance_scale;
-    $("width").value = model.width;
-    $("height").value = model.height;
-    $("model-description").textContent = model.family + (model.description ? " — " + model.description : "");
+    $("steps").value = model.default_steps;
+    $("guidance_scale").value = model.default_guidance_scale;
+    $("width").value = model.default_width;
+    $("height").value = model.default_height;
+    $("model-description").textContent = model.family_label + (model.description ? " — " + model.description : "");
   }
 
   function formPayload() {

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from studio.selectors import projects_for
 from studio.services import project_create
 
 
@@ -23,8 +22,7 @@ class Command(BaseCommand):
         generated = not password
         password = password or secrets.token_urlsafe(12)
         admin = users.objects.create_superuser(username=username, email="", password=password)
-        if not projects_for(admin).exists():
-            project_create(name="My first project", owner=admin)
+        project_create(name="My first project", owner=admin)
         self.stdout.write(self.style.SUCCESS(f"Created admin account {username!r}."))
         if generated:
             self.stdout.write(self.style.WARNING(f"Its password, shown only this once: {password}"))
