@@ -189,7 +189,12 @@ REST_FRAMEWORK = {
 }
 
 # The engine: how many base pipelines one worker keeps loaded, and where demo weights go.
-DEEPIMAGE_MAX_PIPELINES = env_int("DEEPIMAGE_MAX_PIPELINES", 1)
+DEEPIMAGE_MAX_PIPELINES = env_int("DEEPIMAGE_MAX_PIPELINES", 2)
+# Weights a worker keeps loaded; 0 means 70% of the GPU's memory (no limit on CPU).
+DEEPIMAGE_MEMORY_BUDGET_MB = env_int("DEEPIMAGE_MEMORY_BUDGET_MB", 0)
+DEEPIMAGE_DTYPE = os.environ.get("DEEPIMAGE_DTYPE", "fp16")  # on GPUs: fp16, bf16 or fp32
+DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)
+DEEPIMAGE_PREVIEW_EVERY = env_int("DEEPIMAGE_PREVIEW_EVERY", 2)  # steps between live previews; 0: none
 DEEPIMAGE_MODELS_DIR = Path(os.environ.get("DEEPIMAGE_MODELS_DIR", DATA_DIR / "models"))
 DEEPIMAGE_MAX_IMAGES = 4
 

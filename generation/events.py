@@ -5,6 +5,8 @@ connects late gets the current state from the database first (see selectors), so
 event is never lost information, and a failing channel layer never fails a generation.
 """
 
+import base64
+import io
 import logging
 
 from asgiref.sync import async_to_sync
@@ -39,8 +41,18 @@ def send(session_id: int, payload: dict) -> None:
         logger.warning("Could not send %s event for session %s", payload.get("type"), session_id, exc_info=True)
 
 
-def send_progress(session_id: int, step: int, total_steps: int) -> None:
-    send(session_id, {"type": "progress", "step": step, "total_steps": total_steps})
+def send_progress(session_id: int, step: int, total_steps: int, previews=()) -> None:
+    payload = {"type": "progress", "step": step, "total_steps": total_steps}
+    if previews:
+        payload["previews"] = [preview_data_url(preview) for preview in previews]
+    send(session_id, payload)
+
+
+def preview_data_url(image) -> str:
+    """A small JPEG inline in the event: a few KB, shown as it arrives, never stored."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def send_image(session_id: int, image) -> None:

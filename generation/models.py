@@ -5,6 +5,9 @@ from django.db import models
 
 from studio.models import Project
 
+from .engine.requests import RESIZE_MODES
+from .engine.samplers import SAMPLER_NAMES
+
 
 def validate_multiple_of_8(value: int):
     # The VAE works on 8×8 pixel cells; other sizes fail deep inside diffusers.
@@ -13,6 +16,14 @@ def validate_multiple_of_8(value: int):
 
 
 IMAGE_SIDE_VALIDATORS = [MinValueValidator(64), MaxValueValidator(2048), validate_multiple_of_8]
+SAMPLER_CHOICES = [(name, name) for name in SAMPLER_NAMES]
+RESIZE_MODE_CHOICES = [
+    ("just_resize", "Just resize (stretch)"),
+    ("crop_and_resize", "Crop and resize (cover)"),
+    ("resize_and_fill", "Resize and fill (contain)"),
+]
+assert tuple(value for value, _ in RESIZE_MODE_CHOICES) == RESIZE_MODES
+UNIT_INTERVAL = [MinValueValidator(0), MaxValueValidator(1)]
 
 
 class ModelEntry(models.Model):
@@ -36,7 +47,20 @@ class ModelEntry(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BASE)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.THIRD_PARTY)
     family = models.CharField(max_length=12, choices=Family.choices, default=Family.SD15)
-    source = models.CharField(max_length=500, help_text="A local diffusers folder or a Hugging Face hub id.")
+    source = models.CharField(
+        max_length=500,
+        help_text="A local diffusers folder, a Hugging Face hub id, or a single-file .safetensors checkpoint; "
+        "for adapters, a LoRA/LoHa/LoKr .safetensors file.",
+    )
+    config = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Single-file checkpoints only: a local diffusers folder (or cached hub id) of the same "
+        "architecture that describes the components.",
+    )
+    adapter_rank = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="DyLoRA adapters only: the rank to use (blank: the file's full rank)."
+    )
     base_model = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -53,6 +77,7 @@ class ModelEntry(models.Model):
     default_guidance_scale = models.FloatField(default=7.5, validators=[MinValueValidator(0), MaxValueValidator(30)])
     default_width = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
     default_height = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
+    default_sampler = models.CharField(max_length=40, blank=True, choices=SAMPLER_CHOICES)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -64,12 +89,34 @@ class ModelEntry(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        if self.kind == self.Kind.ADAPTER:
+            if self.base_model is None:
+                raise ValidationError({"base_model": "Name the base model this adapter was trained on."})
+            if self.base_model.family != self.family:
+                raise ValidationError(
+                    {
+                        "base_model": f"The adapter is {self.get_family_display()} but its base model is "
+                        f"{self.base_model.get_family_display()}."
+                    }
+                )
+        elif self.base_model_id:
+            raise ValidationError({"base_model": "Only adapters name a base model."})
+
+
+def input_upload_path(session: "GenerationSession", filename: str) -> str:
+    return f"projects/{session.project_id}/inputs/{filename}"
+
 
 class GenerationSession(models.Model):
     """One press of Generate: its parameters, its progress, and (through images) its results."""
 
     class Mode(models.TextChoices):
         TEXT_TO_IMAGE = "text_to_image", "Text to image"
+        IMAGE_TO_IMAGE = "image_to_image", "Image to image"
+        IMAGE_TEXT = "image_text", "Image + text"
+        INPAINT = "inpaint", "Inpainting"
+        UPSCALE = "upscale", "Upscale 2×"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -83,7 +130,7 @@ class GenerationSession(models.Model):
     model = models.ForeignKey(ModelEntry, on_delete=models.PROTECT, related_name="sessions")
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.TEXT_TO_IMAGE)
 
-    prompt = models.TextField()
+    prompt = models.TextField(blank=True)
     negative_prompt = models.TextField(blank=True)
     steps = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(150)])
     guidance_scale = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(30)])
@@ -91,7 +138,24 @@ class GenerationSession(models.Model):
     width = models.PositiveSmallIntegerField(validators=IMAGE_SIDE_VALIDATORS)
     height = models.PositiveSmallIntegerField(validators=IMAGE_SIDE_VALIDATORS)
     num_images = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
-    sampler = models.CharField(max_length=60, blank=True)
+    sampler = models.CharField(max_length=40, blank=True, choices=SAMPLER_CHOICES)
+    eta = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
+    clip_skip = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(12)])
+    guidance_rescale = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
+    strength = models.FloatField(default=0.75, validators=UNIT_INTERVAL, help_text="Denoising strength.")
+    resize_mode = models.CharField(max_length=20, choices=RESIZE_MODE_CHOICES, default="just_resize")
+    aspect = models.CharField(max_length=10, blank=True, help_text="The aspect preset the size came from.")
+    init_image = models.FileField(upload_to=input_upload_path, blank=True)
+    mask_image = models.FileField(upload_to=input_upload_path, blank=True)
+    source_image = models.ForeignKey(
+        "GeneratedImage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="derived_sessions",
+        help_text="The result used as the base image (Reference); its children record it as parent.",
+    )
+    model_hash = models.CharField(max_length=20, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_step = models.PositiveSmallIntegerField(default=0)
@@ -113,7 +177,9 @@ class GenerationSession(models.Model):
         return {
             "mode": self.mode,
             "model": self.model.name,
+            "model_id": self.model_id,
             "model_source": self.model.source,
+            "model_hash": self.model_hash,
             "family": self.model.family,
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,
@@ -124,7 +190,35 @@ class GenerationSession(models.Model):
             "width": self.width,
             "height": self.height,
             "num_images": self.num_images,
+            "eta": self.eta,
+            "clip_skip": self.clip_skip,
+            "guidance_rescale": self.guidance_rescale,
+            "strength": self.strength,
+            "resize_mode": self.resize_mode,
+            "aspect": self.aspect,
+            "source_image": self.source_image_id,
+            "adapters": [
+                {"id": used.adapter_id, "name": used.adapter.name, "weight": used.weight, "hash": used.file_hash}
+                for used in self.adapters_used.select_related("adapter")
+            ],
         }
+
+
+class SessionAdapter(models.Model):
+    """An adapter a session applied (unmerged), with its weight and the file's hash."""
+
+    session = models.ForeignKey(GenerationSession, on_delete=models.CASCADE, related_name="adapters_used")
+    adapter = models.ForeignKey(ModelEntry, on_delete=models.PROTECT, related_name="+")
+    weight = models.FloatField(validators=[MinValueValidator(-2), MaxValueValidator(2)])
+    position = models.PositiveSmallIntegerField()
+    file_hash = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["session_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "adapter"], name="one_use_per_adapter")]
+
+    def __str__(self):
+        return f"{self.adapter} × {self.weight:g}"
 
 
 def image_upload_path(image: "GeneratedImage", filename: str) -> str:

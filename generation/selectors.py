@@ -4,7 +4,10 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from . import events
-from .models import GeneratedImage, GenerationSession, ModelEntry
+from .engine.families import PROFILES
+from .engine.samplers import SAMPLER_NAMES
+from .engine.sizing import ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE
+from .models import RESIZE_MODE_CHOICES, GeneratedImage, GenerationSession, ModelEntry
 
 
 def enabled_models() -> QuerySet[ModelEntry]:
@@ -59,4 +62,15 @@ def generation_state(session_id: int) -> dict:
         "total_steps": session.progress_total,
         "error": session.error_message,
         "images": [events.image_payload(image) for image in session.images.all()],
+    }
+
+
+def generation_options() -> dict:
+    """Every choice a generation request accepts, with labels and per-family sizes."""
+    return {
+        "modes": [{"value": value, "label": label} for value, label in GenerationSession.Mode.choices],
+        "samplers": list(SAMPLER_NAMES),
+        "aspects": [*ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE],
+        "resize_modes": [{"value": value, "label": label} for value, label in RESIZE_MODE_CHOICES],
+        "native_sides": {family: family_profile.native_side for family, family_profile in PROFILES.items()},
     }

@@ -7,28 +7,36 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from studio.models import Project
 
 from . import events
 from .engine import (
+    AdapterSpec,
     Engine,
     GenerationCancelled,
     GenerationError,
+    GenerationRequest,
     GenerationResult,
+    InvalidRequest,
     JobHooks,
     ModelSpec,
     PipelineCache,
     StepProgress,
-    TextToImageRequest,
+    check_request,
 )
+from .engine.images import decode_image, decode_mask, encode_png
 from .engine.metadata import png_bytes
-from .models import GeneratedImage, GenerationSession, ModelEntry
+from .engine.sizing import ASPECTS, FOLLOW_IMAGE, resolve_size, snap
+from .models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 logger = logging.getLogger(__name__)
 Status = GenerationSession.Status
+Mode = GenerationSession.Mode
 RANDOM_SEED = -1
+UPSCALE_STRENGTH = 0.3  # hires-fix: enough to add detail, too little to change the picture
 _engine: Engine | None = None
 
 
@@ -36,7 +44,14 @@ def worker_engine() -> Engine:
     """The engine of this worker process, created on first use so that its cache lives on."""
     global _engine
     if _engine is None:
-        _engine = Engine(PipelineCache(max_pipelines=settings.DEEPIMAGE_MAX_PIPELINES))
+        budget_mb = settings.DEEPIMAGE_MEMORY_BUDGET_MB
+        _engine = Engine(
+            PipelineCache(
+                max_pipelines=settings.DEEPIMAGE_MAX_PIPELINES,
+                memory_budget=budget_mb * 1024 * 1024 if budget_mb else None,
+                dtype=settings.DEEPIMAGE_DTYPE,
+            )
+        )
     return _engine
 
 
@@ -47,44 +62,155 @@ def base_model_for_generation(model_id) -> ModelEntry:
         raise ValidationError({"model": f"Unknown model {model_id!r}: pick an enabled base model."}) from None
 
 
+def adapters_for_generation(model: ModelEntry, choices) -> list[tuple[ModelEntry, float]]:
+    """Resolve [{"id": …, "weight": …}] to enabled adapters of the model's family."""
+    chosen: list[tuple[ModelEntry, float]] = []
+    for choice in choices or ():
+        try:
+            adapter = ModelEntry.objects.get(pk=choice["id"], enabled=True, kind=ModelEntry.Kind.ADAPTER)
+            weight = float(choice.get("weight", 1.0))
+        except (ModelEntry.DoesNotExist, KeyError, ValueError, TypeError):
+            raise ValidationError({"adapters": f"Unknown adapter {choice!r}: pick an enabled adapter."}) from None
+        if adapter.family != model.family:
+            raise ValidationError(
+                {
+                    "adapters": f"“{adapter.name}” is a {adapter.get_family_display()} adapter; "
+                    f"“{model.name}” is {model.get_family_display()}."
+                }
+            )
+        if not -2 <= weight <= 2:
+            raise ValidationError({"adapters": f"The weight of “{adapter.name}” must be between -2 and 2."})
+        if any(adapter == earlier for earlier, _ in chosen):
+            raise ValidationError({"adapters": f"“{adapter.name}” is chosen twice."})
+        chosen.append((adapter, weight))
+    return chosen
+
+
+def source_image_for_generation(user, project: Project, image_id) -> GeneratedImage:
+    from .selectors import image_for_member
+
+    try:
+        image = image_for_member(user, image_id)
+    except Http404:
+        image = None
+    if image is None or image.session.project_id != project.id:
+        raise ValidationError({"source_image": "Pick an image from this project's history."})
+    return image
+
+
+def invalid(error: InvalidRequest) -> ValidationError:
+    return ValidationError({error.field: str(error)})
+
+
+def read_upload(upload) -> bytes:
+    upload.seek(0)
+    return upload.read()
+
+
 def generation_submit(
     *,
     user,
     project: Project,
     model_id,
-    prompt: str,
-    negative_prompt: str = "",
-    steps: int | None = None,
-    guidance_scale: float | None = None,
-    seed: int | None = RANDOM_SEED,
+    prompt: str = "",
+    mode: str = Mode.TEXT_TO_IMAGE,
+    aspect: str = "",
     width: int | None = None,
     height: int | None = None,
+    seed: int | None = RANDOM_SEED,
+    steps: int | None = None,
+    guidance_scale: float | None = None,
+    sampler: str = "",
+    strength: float | None = None,
     num_images: int = 1,
+    init_image=None,
+    mask_image=None,
+    source_image=None,
+    adapters=(),
+    **settings_,
 ) -> GenerationSession:
-    """Validate and record a text-to-image request, then queue it once the row is committed.
+    """Validate and record a generation request, then queue it once the row is committed.
 
     Parameters left out come from the catalog entry's defaults; seed -1 (or None) picks a
-    random seed, and the stored seed is the real one. Raises ValidationError by field.
+    random seed, and the stored seed is the real one. The base image comes from an upload
+    (`init_image`) or from the project's history (`source_image`, which the results then
+    record as their parent). Raises ValidationError by field; nothing is written then.
     """
     model = base_model_for_generation(model_id)
+    chosen_adapters = adapters_for_generation(model, adapters)
+    reference = source_image_for_generation(user, project, source_image) if source_image else None
+    try:
+        picture = (
+            decode_image(read_upload(reference.file if reference else init_image))
+            if (reference or init_image)
+            else None
+        )
+        mask = decode_mask(read_upload(mask_image)) if mask_image else None
+        size = generation_size(model, mode, aspect, width, height, picture)
+    except InvalidRequest as error:
+        raise invalid(error) from None
     session = GenerationSession(
         project=project,
         created_by=user,
         model=model,
-        mode=GenerationSession.Mode.TEXT_TO_IMAGE,
+        mode=mode,
         prompt=prompt.strip(),
-        negative_prompt=negative_prompt.strip(),
         steps=model.default_steps if steps is None else steps,
         guidance_scale=model.default_guidance_scale if guidance_scale is None else guidance_scale,
+        sampler=sampler or model.default_sampler,
         seed=secrets.randbelow(2**32) if seed in (None, RANDOM_SEED) else seed,
-        width=model.default_width if width is None else width,
-        height=model.default_height if height is None else height,
+        width=size[0],
+        height=size[1],
+        aspect=aspect or "",
+        strength=(UPSCALE_STRENGTH if mode == Mode.UPSCALE else 0.75) if strength is None else strength,
+        source_image=reference,
         num_images=num_images,
+        **{name: value.strip() if isinstance(value, str) else value for name, value in settings_.items()},
     )
-    session.full_clean()
-    with transaction.atomic():
-        session.save()
-        transaction.on_commit(lambda: generation_dispatch(session.id))
+    session.full_clean(exclude=["init_image", "mask_image"])
+    try:
+        check_request(engine_request(session, submitted=(picture, mask, chosen_adapters)))
+    except InvalidRequest as error:
+        raise invalid(error) from None
+    return generation_save(session, picture if init_image and not reference else None, mask, chosen_adapters)
+
+
+def generation_size(model: ModelEntry, mode: str, aspect: str, width, height, picture) -> tuple[int, int]:
+    """The output size: 2× the image for upscale, else from the aspect preset, the given
+    sides, the image (image modes follow it by default) or the model's default size."""
+    max_side = settings.DEEPIMAGE_MAX_IMAGE_SIDE
+    if aspect and aspect not in ASPECTS:
+        raise InvalidRequest("aspect", f"Unknown aspect ratio {aspect!r}; choose one of {', '.join(ASPECTS)}.")
+    image_size = picture.size if picture else None
+    if mode == Mode.UPSCALE and picture:
+        scale = min(2.0, max_side / max(picture.size))
+        return snap(picture.width * scale), snap(picture.height * scale)
+    if not aspect and not (width or height):
+        if picture is None:
+            return model.default_width, model.default_height
+        aspect = FOLLOW_IMAGE
+    return resolve_size(model.family, aspect or "custom", width, height, image_size, max_side)
+
+
+def generation_save(session, picture, mask, chosen_adapters) -> GenerationSession:
+    """Write the session, its input files and adapters at once; remove the files if that fails."""
+    written = []
+    try:
+        with transaction.atomic():
+            session.save()
+            for field, image in (("init_image", picture), ("mask_image", mask)):
+                if image is not None:
+                    getattr(session, field).save(f"{session.pk}-{field}.png", ContentFile(encode_png(image)))
+                    written.append(getattr(session, field).name)
+            SessionAdapter.objects.bulk_create(
+                SessionAdapter(session=session, adapter=adapter, weight=weight, position=position)
+                for position, (adapter, weight) in enumerate(chosen_adapters)
+            )
+            transaction.on_commit(lambda: generation_dispatch(session.id))
+    except Exception:
+        for name in written:
+            session.init_image.storage.delete(name)
+        raise
     return session
 
 
@@ -116,7 +242,7 @@ def generation_run(session_id: int, worker: str = "") -> None:
         logger.info("Session %s is not queued any more; skipping", session_id)
         return
     try:
-        result = worker_engine().text_to_image(engine_request(session), progress_hooks(session))
+        result = worker_engine().generate(engine_request(session), progress_hooks(session))
         generation_store_images(session, result)
     except GenerationCancelled as error:
         generation_fail(session, str(error), status=Status.CANCELLED)
@@ -129,9 +255,18 @@ def generation_run(session_id: int, worker: str = "") -> None:
         generation_finish(session)
 
 
-def engine_request(session: GenerationSession) -> TextToImageRequest:
-    return TextToImageRequest(
-        model=ModelSpec(source=session.model.source, family=session.model.family),
+def engine_request(session: GenerationSession, submitted=None) -> GenerationRequest:
+    """The engine's view of a session. Images and adapters are read from the session's
+    files and rows, or taken from `submitted` (picture, mask, adapters) before they are stored."""
+    if submitted is not None:
+        picture, mask, adapters = submitted
+    else:
+        picture = session_input(session) if session.mode != Mode.TEXT_TO_IMAGE else None
+        mask = decode_mask(read_upload(session.mask_image)) if session.mask_image else None
+        adapters = [(used.adapter, used.weight) for used in session.adapters_used.select_related("adapter")]
+    return GenerationRequest(
+        model=ModelSpec(source=session.model.source, family=session.model.family, config=session.model.config),
+        mode=session.mode,
         prompt=session.prompt,
         negative_prompt=session.negative_prompt,
         seed=session.seed,
@@ -140,7 +275,28 @@ def engine_request(session: GenerationSession) -> TextToImageRequest:
         width=session.width,
         height=session.height,
         num_images=session.num_images,
+        sampler=session.sampler,
+        eta=session.eta,
+        clip_skip=session.clip_skip,
+        guidance_rescale=session.guidance_rescale,
+        strength=session.strength,
+        resize_mode=session.resize_mode,
+        init_image=picture,
+        mask_image=mask,
+        adapters=tuple(
+            AdapterSpec(source=adapter.source, weight=weight, rank=adapter.adapter_rank) for adapter, weight in adapters
+        ),
+        preview_every=settings.DEEPIMAGE_PREVIEW_EVERY,
     )
+
+
+def session_input(session: GenerationSession):
+    """The base image of an image-mode session: its upload, or the referenced result."""
+    stored = session.init_image or (session.source_image.file if session.source_image else None)
+    if not stored:
+        raise GenerationError("The base image of this generation was deleted before it ran.")
+    with stored.open("rb") as handle:
+        return decode_image(handle.read())
 
 
 def progress_hooks(session: GenerationSession) -> JobHooks:
@@ -152,16 +308,19 @@ def generation_record_progress(session: GenerationSession, progress: StepProgres
     GenerationSession.objects.filter(pk=session.pk).update(
         progress_step=progress.step, progress_total=progress.total_steps
     )
-    events.send_progress(session.pk, progress.step, progress.total_steps)
+    events.send_progress(session.pk, progress.step, progress.total_steps, progress.previews)
 
 
 def generation_store_images(session: GenerationSession, result: GenerationResult) -> list[GeneratedImage]:
     """Write each picture as a PNG with its parameters and record it; all or nothing."""
-    session.sampler = result.sampler
+    session.sampler, session.model_hash = result.sampler, result.model_hash
     stored: list[GeneratedImage] = []
     try:
         with transaction.atomic():
-            GenerationSession.objects.filter(pk=session.pk).update(sampler=result.sampler)
+            GenerationSession.objects.filter(pk=session.pk).update(sampler=result.sampler, model_hash=result.model_hash)
+            for used in session.adapters_used.select_related("adapter"):
+                used.file_hash = result.adapter_hashes.get(used.adapter.source, "")
+                used.save(update_fields=["file_hash"])
             for picture in result.pictures:
                 parameters = {**session.parameters(), "seed": picture.seed, "index": picture.index}
                 image = GeneratedImage(
@@ -170,6 +329,7 @@ def generation_store_images(session: GenerationSession, result: GenerationResult
                     seed=picture.seed,
                     width=picture.image.width,
                     height=picture.image.height,
+                    parent=session.source_image,
                 )
                 image.file.save(
                     f"{picture.index}-{picture.seed}.png", ContentFile(png_bytes(picture.image, parameters))
@@ -211,3 +371,27 @@ def generation_fail_orphans(worker: str) -> int:
     for session in orphans:
         generation_fail(session, "The worker stopped while this generation was running. Please run it again.")
     return len(orphans)
+
+
+def adapter_verify(entry: str, *, weight=1.0, seed=1234, steps=None, size=None) -> tuple[ModelEntry, float]:
+    """Largest pixel difference between `entry` applied unmerged and fused, on its base model."""
+    adapters = ModelEntry.objects.filter(kind=ModelEntry.Kind.ADAPTER).select_related("base_model")
+    adapter = adapters.filter(pk=int(entry)).first() if entry.isdigit() else adapters.filter(name=entry).first()
+    if adapter is None or adapter.base_model is None:
+        raise ValueError(f"No adapter {entry!r} with a base model in the catalog.")
+    base = adapter.base_model
+    request = GenerationRequest(
+        model=ModelSpec(source=base.source, family=base.family, config=base.config),
+        prompt="a lighthouse on a cliff at dusk",
+        seed=seed,
+        steps=steps or base.default_steps,
+        guidance_scale=base.default_guidance_scale,
+        width=size or base.default_width,
+        height=size or base.default_height,
+        sampler=base.default_sampler,
+        adapters=(AdapterSpec(source=adapter.source, weight=weight, rank=adapter.adapter_rank),),
+    )
+    try:
+        return adapter, worker_engine().verify_adapters(request)
+    except GenerationError as error:
+        raise ValueError(str(error)) from error

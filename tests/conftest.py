@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from deepimage_site import stack
-from generation.engine.tiny import save_tiny_sd15_model
+from generation.engine.tiny import build_tiny_pipeline, save_tiny_adapter, save_tiny_model, save_tiny_sd15_model
 from generation.models import ModelEntry
 from studio.models import Membership
 from studio.services import membership_set, project_create
@@ -60,6 +60,34 @@ def remove_data_dir():
 def tiny_model_dir() -> Path:
     """A real diffusers folder: the tiny SD-1.5-shaped pipeline with seeded random weights."""
     return save_tiny_sd15_model(settings.DATA_DIR / "models" / "tiny-sd15")
+
+
+@pytest.fixture(scope="session")
+def tiny_family_dir():
+    """tiny_family_dir("sdxl") -> a saved tiny pipeline of that family, built once per run."""
+    built: dict[tuple[str, bool], Path] = {}
+
+    def folder(family: str, inpainting: bool = False) -> Path:
+        if (family, inpainting) not in built:
+            name = f"tiny-{family}{'-inpainting' if inpainting else ''}"
+            built[family, inpainting] = save_tiny_model(settings.DATA_DIR / "models" / name, family, 0, inpainting)
+        return built[family, inpainting]
+
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter():
+    """tiny_adapter("loha") -> a tiny adapter file for the SD 1.5 fixture (or `family`'s)."""
+    made: dict[tuple[str, str], Path] = {}
+
+    def adapter(kind: str = "lora", family: str = "sd15") -> Path:
+        if (kind, family) not in made:
+            path = settings.DATA_DIR / "adapters" / f"{family}-{kind}.safetensors"
+            made[kind, family] = save_tiny_adapter(path, build_tiny_pipeline(family), kind)
+        return made[kind, family]
+
+    return adapter
 
 
 @pytest.fixture

@@ -34,3 +34,27 @@ def test_a1111_line_names_size_seed_and_cfg():
 
 def test_no_negative_prompt_line_when_there_is_none():
     assert "Negative prompt" not in a1111_parameters(PARAMETERS | {"negative_prompt": ""})
+
+
+def test_image_modes_adapters_and_hashes_are_written_as_a1111_reads_them():
+    text = a1111_parameters(
+        PARAMETERS
+        | {
+            "mode": "image_text",
+            "sampler": "DPM++ 2M Karras",
+            "strength": 0.55,
+            "clip_skip": 2,
+            "model_hash": "0123456789",
+            "adapters": [{"name": "ink", "weight": 0.8, "hash": "abcdef0123"}],
+        }
+    )
+    prompt, _negative, settings = text.split("\n")
+
+    assert prompt == "a red apple <lora:ink:0.8>"
+    assert settings.startswith("Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, Size: 64x96, ")
+    assert "Model hash: 0123456789, Model: Tiny, Denoising strength: 0.55, Clip skip: 2" in settings
+    assert settings.endswith('Lora hashes: "ink: abcdef0123"')
+
+
+def test_text_to_image_has_no_denoising_strength():
+    assert "Denoising strength" not in a1111_parameters(PARAMETERS | {"mode": "text_to_image", "strength": 0.75})

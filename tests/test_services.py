@@ -65,7 +65,7 @@ def test_run_stores_each_image_as_png_with_its_parameters(team, tiny_model):
     assert Image.open(io.BytesIO(png)).size == (64, 64)
     parameters = read_parameters(png)
     assert parameters["seed"] == 51 and parameters["negative_prompt"] == "blurry"
-    assert parameters["model"] == "Tiny SD 1.5" and parameters["sampler"] == "PNDMScheduler"
+    assert parameters["model"] == "Tiny SD 1.5" and parameters["sampler"] == "PNDM"
 
 
 def test_run_sends_progress_then_images_then_done(team, tiny_model):

@@ -1,7 +1,9 @@
+import json
+
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from ..models import GeneratedImage, GenerationSession, ModelEntry
+from ..models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 
 class ModelEntrySerializer(serializers.ModelSerializer):
@@ -26,6 +28,7 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "default_guidance_scale",
             "default_width",
             "default_height",
+            "default_sampler",
         ]
 
 
@@ -40,8 +43,17 @@ class ImageSerializer(serializers.ModelSerializer):
         return reverse("api:image-file", args=[image.id], request=self.context.get("request"))
 
 
+class SessionAdapterSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="adapter.name")
+
+    class Meta:
+        model = SessionAdapter
+        fields = ["adapter", "name", "weight", "file_hash"]
+
+
 class GenerationSerializer(serializers.ModelSerializer):
     images = ImageSerializer(many=True, read_only=True)
+    adapters = SessionAdapterSerializer(source="adapters_used", many=True, read_only=True)
     model_name = serializers.CharField(source="model.name")
     created_by = serializers.CharField(source="created_by.username", default=None)
 
@@ -62,7 +74,16 @@ class GenerationSerializer(serializers.ModelSerializer):
             "seed",
             "width",
             "height",
+            "aspect",
             "num_images",
+            "strength",
+            "eta",
+            "clip_skip",
+            "guidance_rescale",
+            "resize_mode",
+            "source_image",
+            "adapters",
+            "model_hash",
             "status",
             "progress_step",
             "progress_total",
@@ -74,18 +95,45 @@ class GenerationSerializer(serializers.ModelSerializer):
         ]
 
 
+class AdapterChoicesField(serializers.JSONField):
+    """[{"id": 3, "weight": 0.8}, …] as JSON, or as a JSON string in a multipart form."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data or "[]")
+            except json.JSONDecodeError:
+                raise serializers.ValidationError("Send a JSON list of {id, weight}.") from None
+        if not isinstance(data, list) or not all(isinstance(item, dict) and "id" in item for item in data):
+            raise serializers.ValidationError("Send a list of {id, weight}.")
+        return data
+
+
 class GenerationInputSerializer(serializers.Serializer):
-    """Types only; the ranges live on the model and are checked by the service."""
+    """Types only; the ranges live on the model and the engine, checked by the service."""
 
     model = serializers.IntegerField()
-    prompt = serializers.CharField(allow_blank=True, trim_whitespace=True)
+    mode = serializers.ChoiceField(choices=GenerationSession.Mode.choices, default=GenerationSession.Mode.TEXT_TO_IMAGE)
+    prompt = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=True)
     negative_prompt = serializers.CharField(allow_blank=True, required=False, default="")
     steps = serializers.IntegerField(required=False)
     guidance_scale = serializers.FloatField(required=False)
     seed = serializers.IntegerField(required=False, default=-1, min_value=-1)
-    width = serializers.IntegerField(required=False)
-    height = serializers.IntegerField(required=False)
+    # Any size in range is accepted and snapped to the VAE's multiple of 8, then capped.
+    width = serializers.IntegerField(required=False, min_value=64, max_value=8192)
+    height = serializers.IntegerField(required=False, min_value=64, max_value=8192)
     num_images = serializers.IntegerField(required=False, default=1)
+    aspect = serializers.CharField(required=False, default="", allow_blank=True)
+    sampler = serializers.CharField(required=False, default="", allow_blank=True)
+    strength = serializers.FloatField(required=False)
+    eta = serializers.FloatField(required=False, default=0.0)
+    clip_skip = serializers.IntegerField(required=False, default=0)
+    guidance_rescale = serializers.FloatField(required=False, default=0.0)
+    resize_mode = serializers.CharField(required=False, default="just_resize")
+    init_image = serializers.FileField(required=False, allow_empty_file=False)
+    mask_image = serializers.FileField(required=False, allow_empty_file=False)
+    source_image = serializers.IntegerField(required=False)
+    adapters = AdapterChoicesField(required=False, default=list)
 
 
 class ProjectSerializer(serializers.Serializer):

@@ -24,6 +24,13 @@ class ModelListApi(generics.ListAPIView):
         return selectors.enabled_models()
 
 
+class OptionsApi(APIView):
+    """The choices the generation endpoint accepts, for forms and integrations."""
+
+    def get(self, request):
+        return Response(selectors.generation_options())
+
+
 class ProjectListCreateApi(APIView):
     def get(self, request):
         projects = studio_selectors.projects_for(request.user)

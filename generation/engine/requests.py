@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 FAMILIES = ("sd15", "sd21", "sdxl", "sdxl-turbo")
+MODES = ("text_to_image", "image_to_image", "image_text", "inpaint", "upscale")
+IMAGE_MODES = ("image_to_image", "image_text", "inpaint", "upscale")
+PROMPT_REQUIRED_MODES = ("text_to_image", "image_text")
+RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 
 
 class GenerationError(Exception):
@@ -16,29 +20,67 @@ class GenerationCancelled(GenerationError):
     """The caller asked to stop between two denoising steps."""
 
 
+class InvalidRequest(GenerationError):
+    """A request the engine refuses before any work; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a base model's weights live and which pipeline class reads them."""
+    """Where a base model's weights live and which pipeline class reads them.
 
-    source: str  # a local diffusers folder or a hub id
+    `source` is a diffusers folder, a hub id, or a single-file `.safetensors`/`.ckpt`
+    checkpoint; a single file needs `config`, a local diffusers folder (or hub id) that
+    describes the components, since nothing can be downloaded to infer it.
+    """
+
+    source: str
     family: str = "sd15"
+    config: str = ""
 
     def __post_init__(self):
         if self.family not in FAMILIES:
-            raise GenerationError(f"Unknown model family {self.family!r}; expected one of {FAMILIES}.")
+            raise InvalidRequest("family", f"Unknown model family {self.family!r}; expected one of {FAMILIES}.")
+
+    @property
+    def is_single_file(self) -> bool:
+        return self.source.endswith((".safetensors", ".ckpt"))
 
 
 @dataclass(frozen=True)
-class TextToImageRequest:
+class AdapterSpec:
+    """A LoRA-family file applied unmerged with `weight`; `rank` slices a DyLoRA file."""
+
+    source: str
+    weight: float = 1.0
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
     model: ModelSpec
     prompt: str
     seed: int
+    mode: str = "text_to_image"
     negative_prompt: str = ""
     steps: int = 20
     guidance_scale: float = 7.5
     width: int = 512
     height: int = 512
     num_images: int = 1
+    sampler: str = ""  # a name users know ("DPM++ 2M Karras"); empty keeps the model's own
+    eta: float = 0.0
+    clip_skip: int = 0  # 0 or 1: the last CLIP layer; 2: the one before it, as in A1111
+    guidance_rescale: float = 0.0
+    strength: float = 0.75  # denoising strength of the image modes
+    init_image: Image.Image | None = None
+    mask_image: Image.Image | None = None  # white repaints, black keeps
+    resize_mode: str = "just_resize"
+    adapters: tuple[AdapterSpec, ...] = ()
+    preview_every: int = 2  # steps between live previews; 0 turns them off
 
     def image_seeds(self) -> list[int]:
         """Image k uses seed + k, so any single image can be reproduced alone."""
@@ -49,6 +91,7 @@ class TextToImageRequest:
 class StepProgress:
     step: int  # 1-based: the number of denoising steps finished
     total_steps: int
+    previews: tuple[Image.Image, ...] = ()  # one small approximation per image, some steps only
 
 
 @dataclass
@@ -61,7 +104,9 @@ class GeneratedPicture:
 @dataclass
 class GenerationResult:
     pictures: list[GeneratedPicture]
-    sampler: str  # the scheduler that ran, recorded with the images
+    sampler: str  # the sampler that ran, by its user-facing name
+    model_hash: str = ""  # A1111's "AutoV2" short sha256
+    adapter_hashes: dict[str, str] = field(default_factory=dict)  # adapter source -> short sha256
 
 
 @dataclass

@@ -1,0 +1,140 @@
+"""One job on a loaded model: every mode, one batched call, one seeded generator per image."""
+
+import inspect
+
+import numpy as np
+import torch
+
+from .adapters import activate_adapters, adapter_file
+from .hashing import source_hash
+from .images import check_mask_fits, fit_image
+from .pipelines import LoadedModel
+from .previews import latents_to_previews
+from .requests import (
+    IMAGE_MODES,
+    MODES,
+    PROMPT_REQUIRED_MODES,
+    GeneratedPicture,
+    GenerationCancelled,
+    GenerationRequest,
+    GenerationResult,
+    InvalidRequest,
+    JobHooks,
+    StepProgress,
+)
+from .samplers import check_sampler, sampler_name_of
+
+VAE_TILING_PIXELS = 1536 * 1536  # above this the VAE decodes in tiles to bound its memory
+
+
+def check_request(request: GenerationRequest, inpainting_model: bool = False) -> None:
+    """Refuse what diffusers would fail on deep inside, naming the field to fix."""
+    if request.mode not in MODES:
+        raise InvalidRequest("mode", f"Unknown mode {request.mode!r}; choose one of {', '.join(MODES)}.")
+    if request.mode in PROMPT_REQUIRED_MODES and not request.prompt.strip():
+        raise InvalidRequest("prompt", "This mode needs a prompt.")
+    if request.mode in IMAGE_MODES and request.init_image is None:
+        raise InvalidRequest("init_image", "This mode needs an image: upload one or pick one from the history.")
+    if request.mode == "inpaint":
+        if request.mask_image is None:
+            raise InvalidRequest("mask_image", "Inpainting needs a mask: paint the area to repaint.")
+        check_mask_fits(request.init_image, request.mask_image)
+    if inpainting_model and request.mode != "inpaint":
+        raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
+    if request.mode in IMAGE_MODES and not 0 < request.strength <= 1:
+        raise InvalidRequest("strength", "Denoising strength must be above 0 and at most 1.")
+    if request.mode in IMAGE_MODES and int(request.steps * request.strength) < 1:
+        raise InvalidRequest("strength", "Steps × denoising strength is below one step: raise either.")
+    if request.width % 8 or request.height % 8:
+        raise InvalidRequest("width", "Width and height must be multiples of 8.")
+    check_sampler(request.sampler)
+    if request.guidance_rescale and not supports_guidance_rescale(request.model.family, request.mode):
+        raise InvalidRequest(
+            "guidance_rescale", "Guidance rescale works in text-to-image, and in every mode of SDXL models."
+        )
+
+
+def supports_guidance_rescale(family: str, mode: str) -> bool:
+    return family.startswith("sdxl") or mode == "text_to_image"
+
+
+def run_generation(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:
+    check_request(request, model.is_inpainting_model)
+    pipeline = prepare_pipeline(model, request)
+    output = pipeline(**call_arguments(pipeline, request, hooks))
+    pictures = [
+        GeneratedPicture(image=image, seed=seed, index=index)
+        for index, (image, seed) in enumerate(zip(output.images, request.image_seeds(), strict=True))
+    ]
+    return GenerationResult(
+        pictures=pictures,
+        sampler=sampler_name_of(pipeline.scheduler),
+        model_hash=model.model_hash,
+        adapter_hashes={spec.source: source_hash(str(adapter_file(spec.source))) for spec in request.adapters},
+    )
+
+
+def prepare_pipeline(model: LoadedModel, request: GenerationRequest):
+    """The mode's pipeline with this job's sampler, adapters and VAE tiling switched in."""
+    pipeline = model.for_mode(request.mode)
+    pipeline.scheduler = model.scheduler_for(request.sampler)
+    names = model.adapter_names(request.adapters)
+    activate_adapters(model.pipeline, names, [spec.weight for spec in request.adapters])
+    if request.width * request.height > VAE_TILING_PIXELS:
+        pipeline.vae.enable_tiling()
+    else:
+        pipeline.vae.disable_tiling()
+    return pipeline
+
+
+def call_arguments(pipeline, request: GenerationRequest, hooks: JobHooks, output_type: str = "pil") -> dict:
+    # CPU generators give the same noise whatever device the pipeline runs on.
+    generators = [torch.Generator("cpu").manual_seed(seed) for seed in request.image_seeds()]
+    arguments = {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt or None,
+        "num_inference_steps": request.steps,
+        "guidance_scale": request.guidance_scale,
+        "num_images_per_prompt": request.num_images,
+        "generator": generators,
+        "eta": request.eta,
+        # A1111 counts the last layer as 1; diffusers counts the layers skipped.
+        "clip_skip": request.clip_skip - 1 if request.clip_skip > 1 else None,
+        "callback_on_step_end": step_callback(request, hooks),
+        "callback_on_step_end_tensor_inputs": ["latents"],
+        "output_type": output_type,
+    }
+    if request.guidance_rescale:
+        arguments["guidance_rescale"] = request.guidance_rescale
+    if request.mode in IMAGE_MODES:
+        arguments["image"] = fit_image(request.init_image, request.width, request.height, request.resize_mode)
+        arguments["strength"] = request.strength
+    if request.mode == "inpaint":
+        arguments["mask_image"] = fit_image(
+            request.mask_image, request.width, request.height, request.resize_mode, mask=True
+        )
+    accepted = inspect.signature(pipeline.__call__).parameters
+    if "width" in accepted:  # img2img follows its input image, already resized above
+        arguments |= {"width": request.width, "height": request.height}
+    return arguments
+
+
+def step_callback(request: GenerationRequest, hooks: JobHooks):
+    """Build diffusers' `callback_on_step_end`: report the step, previews, stop if asked to."""
+
+    def on_step_end(pipeline, step_index, timestep, callback_kwargs):
+        # num_timesteps is the true total in every mode (PNDM runs one step more than asked).
+        step, total = step_index + 1, pipeline.num_timesteps
+        previews = ()
+        if request.preview_every and (step % request.preview_every == 0) and step < total:
+            previews = latents_to_previews(callback_kwargs["latents"], request.model.family)
+        hooks.on_progress(StepProgress(step=step, total_steps=total, previews=previews))
+        if hooks.should_cancel():
+            raise GenerationCancelled("Cancelled by the user.")
+        return callback_kwargs
+
+    return on_step_end
+
+
+def max_pixel_difference(first: np.ndarray, second: np.ndarray) -> float:
+    return float(np.abs(np.asarray(first, dtype=np.float64) - np.asarray(second, dtype=np.float64)).max())
