@@ -111,7 +111,7 @@ def generation_submit(
     *,
     user,
     project: Project,
-    model_id,
+    model_id=None,
     prompt: str = "",
     mode: str = Mode.TEXT_TO_IMAGE,
     aspect: str = "",
@@ -136,9 +136,16 @@ def generation_submit(
     (`init_image`) or from the project's history (`source_image`, which the results then
     record as their parent). Raises ValidationError by field; nothing is written then.
     """
+    reference = source_image_for_generation(user, project, source_image) if source_image else None
+    if mode == Mode.UPSCALE and reference is not None:
+        # Hires fix: the same model, seed and prompt as the image being enlarged, unless told otherwise.
+        origin = reference.session
+        model_id = origin.model_id if model_id is None else model_id
+        seed = reference.seed if seed in (None, RANDOM_SEED) else seed
+        prompt = prompt or origin.prompt
+        settings_["negative_prompt"] = settings_.get("negative_prompt") or origin.negative_prompt
     model = base_model_for_generation(model_id)
     chosen_adapters = adapters_for_generation(model, adapters)
-    reference = source_image_for_generation(user, project, source_image) if source_image else None
     try:
         picture = (
             decode_image(read_upload(reference.file if reference else init_image))

@@ -77,3 +77,60 @@ def test_viewer_sees_history_but_no_generate_form(team, live_stack, chromium_pat
         expect(page.locator("text=You are a viewer")).to_be_visible()
         expect(page.locator("#generate")).to_have_count(0)
         browser.close()
+
+
+def test_preset_ratio_previews_reference_into_image_text_then_inpaint_a_painted_mask(
+    team, tiny_model, live_stack, chromium_path, output_dir
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+
+        page.fill("#prompt", "a harbour at night")
+        page.select_option("#aspect", "16:9")
+        page.select_option("#num_images", "1")
+        page.fill("#steps", "8")
+        page.select_option("#sampler", "Euler a")
+        page.click("#generate")
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        expect(page.locator("#results figure[data-image]")).to_have_count(1)
+        assert int(page.locator("#results").get_attribute("data-previews-shown")) >= 1
+        expect(page.locator("#results figcaption").first).to_contain_text("680×384")
+
+        page.click("#results .reference")
+        expect(page.locator("input[value=image_text]")).to_be_checked()
+        expect(page.locator("#drop-label")).to_contain_text("Reference")
+        page.fill("#prompt", "the same harbour in snow")
+        page.click("#generate")
+        expect(page.locator(".history-item")).to_have_count(2)
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        page.screenshot(path=str(output_dir / "workspace-image-text.png"), full_page=True)
+
+        page.click("#results .reference")
+        page.check("input[value=inpaint]", force=True)
+        canvas = page.locator("#mask-canvas")
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=8)
+        page.mouse.up()
+        page.fill("#prompt", "a lit window")
+        page.screenshot(path=str(output_dir / "workspace-inpaint-mask.png"), full_page=True)
+        page.click("#generate")
+        expect(page.locator("#form-errors")).to_be_empty()
+        expect(page.locator(".history-item")).to_have_count(3)
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        browser.close()
+
+    first, referenced, inpainted = GenerationSession.objects.order_by("id")
+    assert (first.aspect, first.width, first.height, first.sampler) == ("16:9", 680, 384, "Euler a")
+    assert referenced.mode == "image_text" and referenced.source_image == first.images.get()
+    assert referenced.images.get().parent == first.images.get()
+    assert inpainted.mode == "inpaint" and inpainted.source_image == referenced.images.get()
+    from PIL import Image
+
+    with Image.open(inpainted.mask_image) as mask:
+        assert mask.size == (680, 384)
+        assert mask.getpixel((340, 192)) == 255 and mask.getpixel((5, 5)) == 0

@@ -206,7 +206,7 @@ def test_previews_come_every_few_steps_one_per_image(engine, tiny_family_dir):
 
     assert [progress.step for progress in with_previews] == [2, 4]
     assert all(len(progress.previews) == 3 for progress in with_previews)
-    assert with_previews[0].previews[0].size == (256, 256)  # 8×8 latents enlarged
+    assert with_previews[0].previews[0].size == (8, 8)  # latent size: 1/8 of 64²
 
 
 def test_previews_cost_little_next_to_a_step(engine, tiny_family_dir):

@@ -118,13 +118,12 @@ def test_upscale_doubles_the_reference_at_low_strength(team, tiny_model):
     upscaled = services.generation_submit(
         user=team.bob,
         project=team.project,
-        model_id=tiny_model.id,
         mode="upscale",
         source_image=first.images.get().id,
         steps=10,
-        seed=first.seed,
     )
     upscaled = run(upscaled.id)
+    assert (upscaled.model, upscaled.seed, upscaled.prompt) == (tiny_model, first.seed, "a barn")
 
     assert upscaled.status == "succeeded", upscaled.error_message
     assert (upscaled.width, upscaled.height, upscaled.strength) == (192, 128, 0.3)

@@ -112,7 +112,7 @@ class AdapterChoicesField(serializers.JSONField):
 class GenerationInputSerializer(serializers.Serializer):
     """Types only; the ranges live on the model and the engine, checked by the service."""
 
-    model = serializers.IntegerField()
+    model = serializers.IntegerField(required=False, help_text="Optional for upscale: the reference's model.")
     mode = serializers.ChoiceField(choices=GenerationSession.Mode.choices, default=GenerationSession.Mode.TEXT_TO_IMAGE)
     prompt = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=True)
     negative_prompt = serializers.CharField(allow_blank=True, required=False, default="")

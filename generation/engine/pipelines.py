@@ -59,10 +59,10 @@ class LoadedModel:
         self.spec = spec
         self.pipeline = pipeline
         self.base_scheduler_config = dict(pipeline.scheduler.config)
-        self.base_scheduler = pipeline.scheduler
         self.size_bytes = module_bytes(pipeline)
         self.is_inpainting_model = pipeline.unet.config.in_channels == 9
         self._mode_pipelines = {"text_to_image": pipeline}
+        self._schedulers = {"": pipeline.scheduler}
         self._adapter_names: dict[AdapterSpec, str] = {}
 
     def for_mode(self, mode: str):
@@ -75,7 +75,11 @@ class LoadedModel:
         return self._mode_pipelines[key]
 
     def scheduler_for(self, sampler: str):
-        return make_scheduler(sampler, self.base_scheduler_config) if sampler else self.base_scheduler
+        """One scheduler object per sampler, reused: jobs run one at a time and each call
+        resets the scheduler's timesteps."""
+        if sampler not in self._schedulers:
+            self._schedulers[sampler] = make_scheduler(sampler, self.base_scheduler_config)
+        return self._schedulers[sampler]
 
     def adapter_names(self, specs: tuple[AdapterSpec, ...]) -> list[str]:
         """Names of the adapters for `specs`, loading those not loaded yet (weight aside)."""
@@ -137,7 +141,8 @@ class PipelineCache:
                 return self._models[spec]
             model = LoadedModel(spec, self._load(spec))
             self._make_room(model)
-            model.pipeline.to(self.device)
+            if self.device != "cpu":  # loaded on the CPU already
+                model.pipeline.to(self.device)
             if self.device.startswith("cuda"):
                 model.pipeline.unet.to(memory_format=torch.channels_last)
             self._models[spec] = model

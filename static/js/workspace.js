@@ -7,7 +7,10 @@
 
   const projectId = root.dataset.project;
   const defaults = JSON.parse(document.getElementById("model-defaults").textContent);
+  const adapterCatalog = JSON.parse(document.getElementById("adapter-catalog").textContent);
   const $ = (id) => document.getElementById(id);
+  const IMAGE_MODES = ["image_to_image", "image_text", "inpaint"];
+  let baseImage = null; // {file} for an upload or {id, url} for a result used as Reference
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -21,17 +24,132 @@
     $("guidance_scale").value = model.default_guidance_scale;
     $("width").value = model.default_width;
     $("height").value = model.default_height;
+    $("sampler").value = model.default_sampler || "";
     $("model-description").textContent = model.family_label + (model.description ? " — " + model.description : "");
+    renderAdapters(model);
   }
 
-  function formPayload() {
-    const data = {};
-    for (const [name, value] of new FormData(form).entries()) {
-      if (value === "") continue;
-      const numeric = ["model", "steps", "width", "height", "seed", "num_images"].includes(name);
-      data[name] = numeric ? parseInt(value, 10) : name === "guidance_scale" ? parseFloat(value) : value;
+  function renderAdapters(model) {
+    const fitting = adapterCatalog.filter((adapter) => adapter.family === model.family);
+    const box = $("adapters");
+    box.innerHTML = fitting.length ? "<p class='small muted'>Adapters (applied unmerged)</p>" : "";
+    for (const adapter of fitting) {
+      const row = document.createElement("label");
+      row.className = "adapter";
+      row.innerHTML = `<input type="checkbox" data-adapter="${adapter.id}"><span class="name"></span>
+        <input type="range" min="-1" max="2" step="0.05" value="1" data-weight="${adapter.id}" aria-label="weight">
+        <output>1.00</output>`;
+      row.querySelector(".name").textContent = adapter.name;
+      row.title = `${adapter.origin_label}: ${adapter.description || adapter.name}`;
+      const slider = row.querySelector("input[type=range]");
+      slider.addEventListener("input", () => { row.querySelector("output").textContent = Number(slider.value).toFixed(2); });
+      box.appendChild(row);
     }
-    if (!("prompt" in data)) data.prompt = "";
+  }
+
+  function selectedMode() {
+    return form.querySelector("input[name=mode]:checked").value;
+  }
+
+  function showMode() {
+    const mode = selectedMode();
+    const imageMode = IMAGE_MODES.includes(mode);
+    $("image-input").hidden = !imageMode;
+    $("mask-editor").hidden = !(baseImage && imageMode);
+    $("mask-tools").querySelectorAll("#brush-size, #clear-mask").forEach((el) => { el.closest("label, button").hidden = mode !== "inpaint"; });
+    $("mask-canvas").hidden = mode !== "inpaint";
+    $("prompt").placeholder = mode === "image_to_image" ? "Optional: variations need no prompt" : "An astronaut riding a horse through an autumn forest, cinematic lighting";
+    const aspect = $("aspect");
+    if (imageMode && aspect.value === "") aspect.value = "image";
+    showCustomSize();
+  }
+
+  function showCustomSize() {
+    const custom = $("aspect").value === "custom";
+    form.querySelectorAll(".custom-size").forEach((label) => { label.hidden = !custom; });
+  }
+
+  // --- base image: upload, drop, paste or Reference; mask painted on a canvas of its size ---
+  function setBaseImage(image) {
+    baseImage = image;
+    const preview = $("base-preview");
+    if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
+    if (!image) {
+      $("source_image").value = "";
+      $("init_image").value = "";
+      $("drop-label").textContent = "Drop, paste or choose a base image — or press Reference on a result.";
+      showMode();
+      return;
+    }
+    $("source_image").value = image.id || "";
+    preview.src = image.file ? URL.createObjectURL(image.file) : image.url;
+    $("drop-label").textContent = image.file ? image.file.name : `Result #${image.id} (Reference)`;
+    preview.onload = () => {
+      const canvas = $("mask-canvas");
+      canvas.width = preview.naturalWidth;
+      canvas.height = preview.naturalHeight;
+      clearMask();
+    };
+    showMode();
+  }
+
+  function clearMask() {
+    const canvas = $("mask-canvas");
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    canvas.dataset.painted = "";
+  }
+
+  function paintOn(canvas) {
+    let painting = false;
+    const draw = (event) => {
+      if (!painting) return;
+      const box = canvas.getBoundingClientRect();
+      const scale = canvas.width / box.width;
+      const context = canvas.getContext("2d");
+      context.fillStyle = "rgba(255, 255, 255, 1)";
+      context.beginPath();
+      context.arc((event.clientX - box.left) * scale, (event.clientY - box.top) * scale, ($("brush-size").value * scale) / 2, 0, 2 * Math.PI);
+      context.fill();
+      canvas.dataset.painted = "yes";
+    };
+    canvas.addEventListener("pointerdown", (event) => { painting = true; canvas.setPointerCapture(event.pointerId); draw(event); });
+    canvas.addEventListener("pointermove", draw);
+    canvas.addEventListener("pointerup", () => { painting = false; });
+  }
+
+  function maskBlob() {
+    // White where painted on black: the mask format the engine expects, at the image's own size.
+    const painted = $("mask-canvas");
+    const mask = document.createElement("canvas");
+    mask.width = painted.width;
+    mask.height = painted.height;
+    const context = mask.getContext("2d");
+    context.fillStyle = "black";
+    context.fillRect(0, 0, mask.width, mask.height);
+    context.drawImage(painted, 0, 0);
+    return new Promise((resolve) => mask.toBlob(resolve, "image/png"));
+  }
+
+  async function formPayload() {
+    const data = new FormData();
+    const mode = selectedMode();
+    for (const [name, value] of new FormData(form).entries()) {
+      if (value === "" || name === "init_image" || name === "source_image") continue;
+      if (!IMAGE_MODES.includes(mode) && ["strength", "resize_mode"].includes(name)) continue;
+      if ($("aspect").value !== "custom" && ["width", "height"].includes(name)) continue;
+      data.append(name, value);
+    }
+    if (!data.has("prompt")) data.append("prompt", "");
+    if (IMAGE_MODES.includes(mode) && baseImage) {
+      if (baseImage.file) data.append("init_image", baseImage.file);
+      else data.append("source_image", baseImage.id);
+      if (mode === "inpaint" && $("mask-canvas").dataset.painted) data.append("mask_image", await maskBlob(), "mask.png");
+    }
+    const adapters = [...$("adapters").querySelectorAll("input[data-adapter]:checked")].map((box) => ({
+      id: Number(box.dataset.adapter),
+      weight: Number($("adapters").querySelector(`[data-weight="${box.dataset.adapter}"]`).value),
+    }));
+    data.append("adapters", JSON.stringify(adapters));
     return data;
   }
 
@@ -55,10 +173,19 @@
     if (empty) empty.remove();
     const figure = document.createElement("figure");
     figure.dataset.image = image.id;
-    figure.innerHTML = `<a href="${image.url}" target="_blank"><img alt=""></a><figcaption>seed ${image.seed} · ${image.width}×${image.height}</figcaption>`;
+    figure.innerHTML = `<a href="${image.url}" target="_blank"><img alt=""></a><figcaption>seed ${image.seed} · ${image.width}×${image.height}</figcaption>
+      <div class="actions"><button type="button" class="reference">Reference</button><button type="button" class="upscale">Upscale 2×</button></div>`;
     figure.querySelector("img").src = image.url;
     figure.querySelector("img").alt = `Result ${image.index + 1}, seed ${image.seed}`;
-    results.appendChild(figure);
+    figure.querySelector(".reference").addEventListener("click", () => {
+      if (!IMAGE_MODES.includes(selectedMode())) form.querySelector("input[value=image_text]").checked = true;
+      setBaseImage({ id: image.id, url: image.url });
+      form.scrollIntoView({ block: "start" });
+    });
+    figure.querySelector(".upscale").addEventListener("click", () => upscale(image));
+    const preview = results.querySelector(`.preview[data-index="${image.index}"]`);
+    if (preview) preview.replaceWith(figure);
+    else results.appendChild(figure);
   }
 
   function addHistoryItem(session) {
@@ -88,6 +215,7 @@
       } else if (event.type === "progress") {
         setStatus("running", "Running");
         setProgress(event.step, event.total_steps);
+        if (event.previews) showPreviews(event.previews);
       } else if (event.type === "image") {
         addImage(event);
         if (historyItem.querySelector(`.thumbs img[src="${event.url}"]`)) return;
@@ -109,6 +237,32 @@
     socket.onerror = () => { $("progress-label").textContent = "Lost the live connection; reload to see the result."; finish(socket); };
   }
 
+  function showPreviews(previews) {
+    const results = $("results");
+    results.dataset.previewsShown = Number(results.dataset.previewsShown || 0) + 1;
+    const empty = results.querySelector(".empty");
+    if (empty) empty.remove();
+    previews.forEach((url, index) => {
+      let preview = results.querySelector(`.preview[data-index="${index}"]`);
+      if (!preview) {
+        if (results.querySelector(`figure[data-image]:nth-child(${index + 1})`)) return;
+        preview = document.createElement("figure");
+        preview.className = "preview";
+        preview.dataset.index = index;
+        preview.innerHTML = `<img alt="Preview of image ${index + 1}"><figcaption>forming…</figcaption>`;
+        results.appendChild(preview);
+      }
+      preview.querySelector("img").src = url;
+    });
+  }
+
+  async function upscale(image) {
+    const data = new FormData();
+    data.append("mode", "upscale");
+    data.append("source_image", image.id);
+    await submit(data);
+  }
+
   function finish(socket) {
     socket.close();
     $("generate").disabled = false;
@@ -116,12 +270,16 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    await submit(await formPayload());
+  });
+
+  async function submit(data) {
     $("form-errors").textContent = "";
     $("generate").disabled = true;
     const response = await fetch(`/api/v1/projects/${projectId}/generations/`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(formPayload()),
+      headers: { "X-CSRFToken": csrfToken() },
+      body: data,
       credentials: "same-origin",
     });
     const body = await response.json().catch(() => ({ detail: `Server error (${response.status})` }));
@@ -133,10 +291,31 @@
     $("results").innerHTML = "";
     setProgress(0, body.steps, "Queued…");
     follow(body, addHistoryItem(body));
-  });
+  }
 
   $("model").addEventListener("change", applyModelDefaults);
+  form.querySelectorAll("input[name=mode]").forEach((radio) => radio.addEventListener("change", showMode));
+  $("aspect").addEventListener("change", showCustomSize);
+  $("strength").addEventListener("input", () => { $("strength-value").textContent = Number($("strength").value).toFixed(2); });
+  $("init_image").addEventListener("change", () => { if ($("init_image").files[0]) setBaseImage({ file: $("init_image").files[0] }); });
+  const drop = $("drop-zone");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const file = [...event.dataTransfer.files].find((f) => f.type.startsWith("image/"));
+    if (file) setBaseImage({ file });
+  });
+  document.addEventListener("paste", (event) => {
+    const file = [...(event.clipboardData || {}).files || []].find((f) => f.type.startsWith("image/"));
+    if (file && IMAGE_MODES.includes(selectedMode())) setBaseImage({ file });
+  });
+  $("clear-mask").addEventListener("click", clearMask);
+  $("clear-image").addEventListener("click", () => setBaseImage(null));
+  paintOn($("mask-canvas"));
   applyModelDefaults();
+  showMode();
 
   // After a reload, pick up sessions that are still queued or running.
   document.querySelectorAll(".history-item .status-queued, .history-item .status-running").forEach((status) => {
