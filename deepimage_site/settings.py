@@ -166,7 +166,9 @@ def celery_broker_url(redis_url: str) -> str:
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "deepimage"},
+        # redis-py 8 times socket reads out after 5 s, exactly channels_redis' 5 s blocking pop:
+        # on a busy machine the reply lands late and the websocket consumer dies. Read longer.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "deepimage"},
     }
 }
 

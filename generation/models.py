@@ -158,6 +158,7 @@ class GenerationSession(models.Model):
     model_hash = models.CharField(max_length=20, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
     progress_step = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
     error_message = models.TextField(blank=True)

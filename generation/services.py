@@ -248,6 +248,11 @@ def generation_run(session_id: int, worker: str = "") -> None:
     if session is None:
         logger.info("Session %s is not queued any more; skipping", session_id)
         return
+    generation_execute(session)
+
+
+def generation_execute(session: GenerationSession) -> None:
+    """Run a claimed session through the engine and record how it ended."""
     try:
         result = worker_engine().generate(engine_request(session), progress_hooks(session))
         generation_store_images(session, result)
@@ -256,7 +261,7 @@ def generation_run(session_id: int, worker: str = "") -> None:
     except GenerationError as error:
         generation_fail(session, str(error))
     except Exception as error:
-        logger.exception("Generation %s crashed", session_id)
+        logger.exception("Generation %s crashed", session.pk)
         generation_fail(session, f"Internal error: {type(error).__name__}: {error}")
     else:
         generation_finish(session)
@@ -307,7 +312,25 @@ def session_input(session: GenerationSession):
 
 
 def progress_hooks(session: GenerationSession) -> JobHooks:
-    return JobHooks(on_progress=lambda progress: generation_record_progress(session, progress))
+    return JobHooks(
+        on_progress=lambda progress: generation_record_progress(session, progress),
+        # One indexed read per step: the engine stops before the next step once it is set.
+        should_cancel=lambda: GenerationSession.objects.filter(pk=session.pk, cancel_requested=True).exists(),
+    )
+
+
+def generation_cancel(session: GenerationSession) -> GenerationSession:
+    """Stop a session: a queued one is cancelled at once, a running one at its next step.
+    A finished session is left as it is."""
+    message = "Cancelled by the user."
+    if GenerationSession.objects.filter(pk=session.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), error_message=message, cancel_requested=True
+    ):
+        events.send_failed(session.pk, message, status=Status.CANCELLED)
+    else:
+        GenerationSession.objects.filter(pk=session.pk, status=Status.RUNNING).update(cancel_requested=True)
+    session.refresh_from_db()
+    return session
 
 
 def generation_record_progress(session: GenerationSession, progress: StepProgress) -> None:

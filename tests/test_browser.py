@@ -134,3 +134,24 @@ def test_preset_ratio_previews_reference_into_image_text_then_inpaint_a_painted_
     with Image.open(inpainted.mask_image) as mask:
         assert mask.size == (680, 384)
         assert mask.getpixel((340, 192)) == 255 and mask.getpixel((5, 5)) == 0
+
+
+def test_cancel_stops_a_running_job_at_the_next_step(team, tiny_model, live_stack, chromium_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+        page.fill("#prompt", "a very long job")
+        page.select_option("#aspect", "1:1")  # 512² for SD 1.5
+        page.fill("#steps", "150")
+        page.click("#generate")
+        expect(page.locator("#progress-label")).to_contain_text("Step", timeout=60_000)
+        page.click("#cancel")
+        expect(page.locator("#progress-label")).to_have_text("Cancelled", timeout=30_000)
+        expect(page.locator(".history-item .status").first).to_have_text("Cancelled")
+        expect(page.locator("#cancel")).to_be_hidden()
+        browser.close()
+
+    session = GenerationSession.objects.get()
+    assert session.status == "cancelled" and session.progress_step < 150
+    assert not session.images.exists()

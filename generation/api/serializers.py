@@ -85,6 +85,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "adapters",
             "model_hash",
             "status",
+            "cancel_requested",
             "progress_step",
             "progress_total",
             "error_message",

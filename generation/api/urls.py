@@ -12,5 +12,6 @@ urlpatterns = [
     path("projects/", views.ProjectListCreateApi.as_view(), name="project-list"),
     path("projects/<int:project_id>/generations/", views.GenerationListCreateApi.as_view(), name="generation-list"),
     path("generations/<int:session_id>/", views.GenerationDetailApi.as_view(), name="generation-detail"),
+    path("generations/<int:session_id>/cancel/", views.GenerationCancelApi.as_view(), name="generation-cancel"),
     path("images/<int:image_id>/file/", views.ImageFileApi.as_view(), name="image-file"),
 ]

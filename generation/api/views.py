@@ -68,6 +68,16 @@ class GenerationDetailApi(APIView):
         return Response(GenerationSerializer(session, context={"request": request}).data)
 
 
+class GenerationCancelApi(APIView):
+    """POST: stop a queued or running generation (editors and owners)."""
+
+    def post(self, request, session_id):
+        session = selectors.session_for_member(request.user, session_id)
+        project_for_writer(request.user, session.project_id)
+        session = services.generation_cancel(session)
+        return Response(GenerationSerializer(session, context={"request": request}).data)
+
+
 class ImageFileApi(APIView):
     """The PNG itself, for project members only (generated files are never public)."""
 

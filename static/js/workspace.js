@@ -201,7 +201,12 @@
     return item;
   }
 
+  let followed = null;
+
   function follow(session, historyItem) {
+    followed = session.id;
+    $("cancel").hidden = root.dataset.canWrite !== "true";
+    $("cancel").disabled = false;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/generations/${session.id}/`);
     const status = historyItem.querySelector(".status");
@@ -265,6 +270,7 @@
 
   function finish(socket) {
     socket.close();
+    $("cancel").hidden = true;
     $("generate").disabled = false;
   }
 
@@ -293,6 +299,13 @@
     follow(body, addHistoryItem(body));
   }
 
+  $("cancel").addEventListener("click", async () => {
+    $("cancel").disabled = true;
+    $("progress-label").textContent = "Cancelling…";
+    await fetch(`/api/v1/generations/${followed}/cancel/`, {
+      method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin",
+    });
+  });
   $("model").addEventListener("change", applyModelDefaults);
   form.querySelectorAll("input[name=mode]").forEach((radio) => radio.addEventListener("change", showMode));
   $("aspect").addEventListener("change", showCustomSize);
