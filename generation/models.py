@@ -17,12 +17,12 @@ def validate_multiple_of_8(value: int):
 
 IMAGE_SIDE_VALIDATORS = [MinValueValidator(64), MaxValueValidator(2048), validate_multiple_of_8]
 SAMPLER_CHOICES = [(name, name) for name in SAMPLER_NAMES]
-RESIZE_MODE_CHOICES = [
-    ("just_resize", "Just resize (stretch)"),
-    ("crop_and_resize", "Crop and resize (cover)"),
-    ("resize_and_fill", "Resize and fill (contain)"),
-]
-assert tuple(value for value, _ in RESIZE_MODE_CHOICES) == RESIZE_MODES
+RESIZE_MODE_LABELS = {
+    "just_resize": "Just resize (stretch)",
+    "crop_and_resize": "Crop and resize (cover)",
+    "resize_and_fill": "Resize and fill (contain)",
+}
+RESIZE_MODE_CHOICES = [(mode, RESIZE_MODE_LABELS[mode]) for mode in RESIZE_MODES]  # the engine's list, labelled
 UNIT_INTERVAL = [MinValueValidator(0), MaxValueValidator(1)]
 
 

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from studio.models import Project
@@ -29,7 +28,7 @@ from .engine import (
 )
 from .engine.images import decode_image, decode_mask, encode_png
 from .engine.metadata import png_bytes
-from .engine.sizing import ASPECTS, FOLLOW_IMAGE, resolve_size, snap
+from .engine.sizing import FOLLOW_IMAGE, resolve_size, snap
 from .models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 logger = logging.getLogger(__name__)
@@ -86,14 +85,13 @@ def adapters_for_generation(model: ModelEntry, choices) -> list[tuple[ModelEntry
     return chosen
 
 
-def source_image_for_generation(user, project: Project, image_id) -> GeneratedImage:
-    from .selectors import image_for_member
-
+def source_image_for_generation(project: Project, image_id) -> GeneratedImage:
+    """An image of `project` (whose membership the caller has checked) to start from."""
     try:
-        image = image_for_member(user, image_id)
-    except Http404:
+        image = GeneratedImage.objects.select_related("session").filter(pk=image_id, session__project=project).first()
+    except (ValueError, TypeError):
         image = None
-    if image is None or image.session.project_id != project.id:
+    if image is None:
         raise ValidationError({"source_image": "Pick an image from this project's history."})
     return image
 
@@ -136,7 +134,7 @@ def generation_submit(
     (`init_image`) or from the project's history (`source_image`, which the results then
     record as their parent). Raises ValidationError by field; nothing is written then.
     """
-    reference = source_image_for_generation(user, project, source_image) if source_image else None
+    reference = source_image_for_generation(project, source_image) if source_image else None
     if mode == Mode.UPSCALE and reference is not None:
         # Hires fix: the same model, seed and prompt as the image being enlarged, unless told otherwise.
         origin = reference.session
@@ -146,12 +144,9 @@ def generation_submit(
         settings_["negative_prompt"] = settings_.get("negative_prompt") or origin.negative_prompt
     model = base_model_for_generation(model_id)
     chosen_adapters = adapters_for_generation(model, adapters)
+    base_file = reference.file if reference else init_image
     try:
-        picture = (
-            decode_image(read_upload(reference.file if reference else init_image))
-            if (reference or init_image)
-            else None
-        )
+        picture = decode_image(read_upload(base_file)) if base_file else None
         mask = decode_mask(read_upload(mask_image)) if mask_image else None
         size = generation_size(model, mode, aspect, width, height, picture)
     except InvalidRequest as error:
@@ -186,8 +181,6 @@ def generation_size(model: ModelEntry, mode: str, aspect: str, width, height, pi
     """The output size: 2× the image for upscale, else from the aspect preset, the given
     sides, the image (image modes follow it by default) or the model's default size."""
     max_side = settings.DEEPIMAGE_MAX_IMAGE_SIDE
-    if aspect and aspect not in ASPECTS:
-        raise InvalidRequest("aspect", f"Unknown aspect ratio {aspect!r}; choose one of {', '.join(ASPECTS)}.")
     image_size = picture.size if picture else None
     if mode == Mode.UPSCALE and picture:
         scale = min(2.0, max_side / max(picture.size))
@@ -351,8 +344,9 @@ def generation_store_images(session: GenerationSession, result: GenerationResult
             for used in session.adapters_used.select_related("adapter"):
                 used.file_hash = result.adapter_hashes.get(used.adapter.source, "")
                 used.save(update_fields=["file_hash"])
+            session_parameters = session.parameters()  # after the hashes above, which it includes
             for picture in result.pictures:
-                parameters = {**session.parameters(), "seed": picture.seed, "index": picture.index}
+                parameters = {**session_parameters, "seed": picture.seed, "index": picture.index}
                 image = GeneratedImage(
                     session=session,
                     index=picture.index,

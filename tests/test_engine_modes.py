@@ -227,7 +227,7 @@ def test_single_file_checkpoint_loads_with_a_local_config_folder(engine, tiny_fa
     checkpoint = export_single_file(pipeline, tmp_path / "community-model.safetensors")
     spec = ModelSpec(source=str(checkpoint), family="sd15", config=str(folder))
 
-    single = engine.generate(job(checkpoint, config=None) if False else job(folder, model=spec))
+    single = engine.generate(job(folder, model=spec))
     from_folder = engine.generate(job(folder))
     loaded = engine.cache.get(spec).pipeline
 

@@ -52,6 +52,16 @@ def run(session_id: int) -> GenerationSession:
     return GenerationSession.objects.get(pk=session_id)
 
 
+def generated(team, model, project=None, **values) -> GenerationSession:
+    """A finished text-to-image session of one "a barn" image, made by bob."""
+    project = project or team.project
+    return run(
+        services.generation_submit(
+            user=team.bob, project=project, model_id=model.id, **({"prompt": "a barn", "steps": 4} | values)
+        ).id
+    )
+
+
 def test_image_plus_text_upload_follows_the_image_and_runs(team, tiny_model, api_as):
     response = api_as(team.bob).post(
         generations_url(team.project.id),
@@ -68,11 +78,7 @@ def test_image_plus_text_upload_follows_the_image_and_runs(team, tiny_model, api
 
 
 def test_reference_a_result_records_it_as_parent_of_every_new_image(team, tiny_model):
-    first = run(
-        services.generation_submit(
-            user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn", steps=4
-        ).id
-    )
+    first = generated(team, tiny_model)
     reference = first.images.get()
     second = services.generation_submit(
         user=team.bob,
@@ -110,11 +116,7 @@ def test_inpainting_with_an_uploaded_mask(team, tiny_model):
 
 
 def test_upscale_doubles_the_reference_at_low_strength(team, tiny_model):
-    first = run(
-        services.generation_submit(
-            user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn", steps=4, width=96, height=64
-        ).id
-    )
+    first = generated(team, tiny_model, width=96, height=64)
     upscaled = services.generation_submit(
         user=team.bob,
         project=team.project,
@@ -210,11 +212,7 @@ def test_a_reference_from_another_project_is_refused(team, tiny_model):
     from studio.services import project_create
 
     elsewhere = project_create(name="Elsewhere", owner=team.bob)
-    done = run(
-        services.generation_submit(
-            user=team.bob, project=elsewhere, model_id=tiny_model.id, prompt="a barn", steps=4
-        ).id
-    )
+    done = generated(team, tiny_model, project=elsewhere)
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
@@ -229,11 +227,7 @@ def test_a_reference_from_another_project_is_refused(team, tiny_model):
 
 
 def test_deleting_the_reference_before_the_run_fails_readably(team, tiny_model):
-    first = run(
-        services.generation_submit(
-            user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn", steps=4
-        ).id
-    )
+    first = generated(team, tiny_model)
     reference = first.images.get()
     queued = services.generation_submit(
         user=team.bob,

@@ -23,7 +23,14 @@ from .requests import (
     ModelSpec,
     StepProgress,
 )
-from .run import call_arguments, check_request, max_pixel_difference, prepare_pipeline, run_generation
+from .run import (
+    call_arguments,
+    check_model_fits,
+    check_request,
+    max_pixel_difference,
+    prepare_pipeline,
+    run_generation,
+)
 
 __all__ = [
     "FAMILIES",
@@ -67,6 +74,7 @@ class Engine:
             raise InvalidRequest("adapters", "Name at least one adapter to verify.")
         check_request(request)
         model = self.cache.get(request.model)
+        check_model_fits(model, request)
         unmerged = self._raw_images(model, request)
         pipeline = model.pipeline
         names = model.adapter_names(request.adapters)

@@ -37,18 +37,16 @@ def adapter_file(source: str) -> Path:
     return path
 
 
-def read_adapter(source: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    path = adapter_file(source)
+def read_header(path: Path) -> tuple[list[str], dict[str, str]]:
+    """The tensor names and metadata of a .safetensors file, without reading its tensors."""
     try:
         with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        return load_file(str(path)), metadata
+            return list(handle.keys()), handle.metadata() or {}
     except (SafetensorError, OSError) as error:
         raise GenerationError(f"Adapter {path.name!r} is not a readable .safetensors file: {error}") from error
 
 
-def adapter_format(state_dict: dict) -> str:
-    keys = list(state_dict)
+def adapter_format(keys: list[str]) -> str:
     for name, marker in LYCORIS_MARKERS.items():
         if any(marker in key for key in keys):
             return name
@@ -73,17 +71,17 @@ def slice_rank(state_dict: dict, rank: int) -> dict:
 
 def load_adapter(pipeline, spec: AdapterSpec, adapter_name: str) -> None:
     """Load the adapter into `pipeline` as `adapter_name`; GenerationError if it does not fit."""
-    state_dict, metadata = read_adapter(spec.source)
-    kind = adapter_format(state_dict)
+    path = adapter_file(spec.source)
+    keys, metadata = read_header(path)
+    kind = adapter_format(keys)
     try:
         if kind == "lora" and spec.rank is None:
             # Path, not dict: diffusers reads alpha and ranks from the file's metadata.
-            path = adapter_file(spec.source)
             pipeline.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter_name)
         elif kind == "lora":
-            pipeline.load_lora_weights(slice_rank(state_dict, spec.rank), adapter_name=adapter_name)
+            pipeline.load_lora_weights(slice_rank(load_file(str(path)), spec.rank), adapter_name=adapter_name)
         else:
-            inject_lycoris(pipeline.unet, state_dict, metadata, kind, adapter_name)
+            inject_lycoris(pipeline.unet, load_file(str(path)), metadata, kind, adapter_name)
     except GenerationError:
         raise
     except (RuntimeError, ValueError, KeyError, TypeError) as error:

@@ -5,6 +5,7 @@ other modes built from it with `from_pipe` (same weight tensors, no copy), and t
 adapters loaded into it. Least recently used entries are evicted first.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -64,10 +65,11 @@ class LoadedModel:
         self._mode_pipelines = {"text_to_image": pipeline}
         self._schedulers = {"": pipeline.scheduler}
         self._adapter_names: dict[AdapterSpec, str] = {}
+        self._adapter_hashes: dict[str, str] = {}
 
     def for_mode(self, mode: str):
         """The pipeline for `mode`, sharing every component with the base one."""
-        key = "inpaint" if mode == "inpaint" else "text_to_image" if mode == "text_to_image" else "image_to_image"
+        key = mode if mode in ("text_to_image", "inpaint") else "image_to_image"
         if key not in self._mode_pipelines:
             derived = pipeline_class(self.spec.family, key).from_pipe(self.pipeline)
             derived.set_progress_bar_config(disable=True)
@@ -90,6 +92,7 @@ class LoadedModel:
                 name = f"lora_{len(self._adapter_names) + 1}"
                 started = time.perf_counter()
                 adapter_loading.load_adapter(self.pipeline, spec, name)
+                self._adapter_hashes[spec.source] = source_hash(str(adapter_loading.adapter_file(spec.source)))
                 logger.info("Loaded adapter %s as %s in %.3fs", spec.source, name, time.perf_counter() - started)
                 self._adapter_names[key] = name
             names.append(self._adapter_names[key])
@@ -99,8 +102,12 @@ class LoadedModel:
     def loaded_adapters(self) -> int:
         return len(self._adapter_names)
 
-    @property
+    def adapter_hash(self, source: str) -> str:
+        return self._adapter_hashes[source]
+
+    @functools.cached_property
     def model_hash(self) -> str:
+        # Once per loaded model: these weights stay in memory whatever happens to the files.
         return source_hash(self.spec.source)
 
 

@@ -5,8 +5,7 @@ import inspect
 import numpy as np
 import torch
 
-from .adapters import activate_adapters, adapter_file
-from .hashing import source_hash
+from .adapters import activate_adapters
 from .images import check_mask_fits, fit_image
 from .pipelines import LoadedModel
 from .previews import latents_to_previews
@@ -27,7 +26,7 @@ from .samplers import check_sampler, sampler_name_of
 VAE_TILING_PIXELS = 1536 * 1536  # above this the VAE decodes in tiles to bound its memory
 
 
-def check_request(request: GenerationRequest, inpainting_model: bool = False) -> None:
+def check_request(request: GenerationRequest) -> None:
     """Refuse what diffusers would fail on deep inside, naming the field to fix."""
     if request.mode not in MODES:
         raise InvalidRequest("mode", f"Unknown mode {request.mode!r}; choose one of {', '.join(MODES)}.")
@@ -39,8 +38,6 @@ def check_request(request: GenerationRequest, inpainting_model: bool = False) ->
         if request.mask_image is None:
             raise InvalidRequest("mask_image", "Inpainting needs a mask: paint the area to repaint.")
         check_mask_fits(request.init_image, request.mask_image)
-    if inpainting_model and request.mode != "inpaint":
-        raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
     if request.mode in IMAGE_MODES and not 0 < request.strength <= 1:
         raise InvalidRequest("strength", "Denoising strength must be above 0 and at most 1.")
     if request.mode in IMAGE_MODES and int(request.steps * request.strength) < 1:
@@ -58,8 +55,15 @@ def supports_guidance_rescale(family: str, mode: str) -> bool:
     return family.startswith("sdxl") or mode == "text_to_image"
 
 
+def check_model_fits(model: LoadedModel, request: GenerationRequest) -> None:
+    """What only the loaded weights tell: a 9-channel UNet only inpaints."""
+    if model.is_inpainting_model and request.mode != "inpaint":
+        raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
+
+
 def run_generation(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:
-    check_request(request, model.is_inpainting_model)
+    """Run a request already passed through `check_request` on its loaded model."""
+    check_model_fits(model, request)
     pipeline = prepare_pipeline(model, request)
     output = pipeline(**call_arguments(pipeline, request, hooks))
     pictures = [
@@ -70,7 +74,7 @@ def run_generation(model: LoadedModel, request: GenerationRequest, hooks: JobHoo
         pictures=pictures,
         sampler=sampler_name_of(pipeline.scheduler),
         model_hash=model.model_hash,
-        adapter_hashes={spec.source: source_hash(str(adapter_file(spec.source))) for spec in request.adapters},
+        adapter_hashes={spec.source: model.adapter_hash(spec.source) for spec in request.adapters},
     )
 
 

@@ -41,6 +41,8 @@ def resolve_size(
     native pixel budget; one side given fixes the scale instead. The result never exceeds
     `max_side` on either side and keeps its ratio when it is scaled down to fit.
     """
+    if aspect not in ASPECTS:
+        raise InvalidRequest("aspect", f"Unknown aspect ratio {aspect!r}; choose one of {', '.join(ASPECTS)}.")
     if width and height:
         ratio_w, ratio_h = width, height
     elif aspect == FOLLOW_IMAGE:
@@ -49,10 +51,8 @@ def resolve_size(
         ratio_w, ratio_h = image_size
     elif aspect == CUSTOM:
         raise InvalidRequest("width", "A custom size needs both width and height.")
-    elif aspect in ASPECT_RATIOS:
-        ratio_w, ratio_h = ASPECT_RATIOS[aspect]
     else:
-        raise InvalidRequest("aspect", f"Unknown aspect ratio {aspect!r}; choose one of {', '.join(ASPECTS)}.")
+        ratio_w, ratio_h = ASPECT_RATIOS[aspect]
 
     ratio = ratio_w / ratio_h
     if width and height:
