@@ -97,6 +97,10 @@ def refused(path: str, headers=(ORIGIN,)) -> bool:
         communicator, connected = await connect(path, headers)
         if connected:
             await communicator.disconnect()
+        else:
+            # Let the refused application finish inside this loop: left for asyncio.run's
+            # shutdown, its thread-sensitive database call would wait on the blocked main thread.
+            await communicator.wait()
         return not connected
 
     return run(scenario)
