@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.context.site_flags",
             ],
         },
     },
@@ -127,6 +128,8 @@ FIRST_ADMIN_PASSWORD = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or None
 if env_bool("DEEPIMAGE_FAST_INSECURE_PASSWORD_HASHING", False):
     # Test runs only: PBKDF2 costs ~0.3 s per user created or logged in.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Accounts are made by the admin; set DEEPIMAGE_SELF_SIGNUP=true to let people sign themselves up.
+DEEPIMAGE_SELF_SIGNUP = env_bool("DEEPIMAGE_SELF_SIGNUP", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studio:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,6 +143,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one; finders serve the files
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Generated files live in MEDIA_ROOT, or in an S3-compatible bucket when DEEPIMAGE_S3_BUCKET is
+# set (credentials from the usual AWS_* variables). Either way they are never public: the app
+# checks membership, then streams a local file or redirects to a short-lived signed URL.
+DEEPIMAGE_S3_BUCKET = os.environ.get("DEEPIMAGE_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DEEPIMAGE_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DEEPIMAGE_S3_BUCKET,
+            "endpoint_url": os.environ.get("DEEPIMAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("DEEPIMAGE_S3_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env_int("DEEPIMAGE_S3_URL_SECONDS", 300),
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+        },
+    }
 WHITENOISE_USE_FINDERS = True  # serve straight from the app folders; no collectstatic step
 
 # Generated images are private: stored here, served only through a view that checks membership.

@@ -6,4 +6,4 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self):
-        from . import signals  # noqa: F401  (worker lifecycle hooks)
+        from . import signals  # noqa: F401  (worker lifecycle hooks, file cleanup)

@@ -28,6 +28,7 @@ def image_payload(image) -> dict:
         "seed": image.seed,
         "width": image.width,
         "height": image.height,
+        "saved": image.saved,
         "url": reverse("api:image-file", args=[image.id]),
     }
 

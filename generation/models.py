@@ -5,8 +5,9 @@ from django.db import models
 
 from studio.models import Project
 
-from .engine.requests import RESIZE_MODES
+from .engine.requests import RESIZE_MODES, ModelSpec
 from .engine.samplers import SAMPLER_NAMES
+from .engine.sources import source_problem
 
 
 def validate_multiple_of_8(value: int):
@@ -43,6 +44,11 @@ class ModelEntry(models.Model):
         SDXL = "sdxl", "SDXL"
         SDXL_TURBO = "sdxl-turbo", "SDXL-Turbo"
 
+    class TestStatus(models.TextChoices):
+        PENDING = "pending", "Testing on a worker…"
+        PASSED = "passed", "Loads"
+        FAILED = "failed", "Does not load"
+
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BASE)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.THIRD_PARTY)
@@ -78,8 +84,12 @@ class ModelEntry(models.Model):
     default_width = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
     default_height = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
     default_sampler = models.CharField(max_length=40, blank=True, choices=SAMPLER_CHOICES)
+    preview = models.ImageField(upload_to="catalog/", blank=True, help_text="A sample image shown in the picker.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    test_status = models.CharField(max_length=10, choices=TestStatus.choices, blank=True, editable=False)
+    test_message = models.TextField(blank=True, editable=False)
+    tested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["origin", "name"]
@@ -90,6 +100,7 @@ class ModelEntry(models.Model):
         return self.name
 
     def clean(self):
+        self.clean_source()
         if self.kind == self.Kind.ADAPTER:
             if self.base_model is None:
                 raise ValidationError({"base_model": "Name the base model this adapter was trained on."})
@@ -102,6 +113,31 @@ class ModelEntry(models.Model):
                 )
         elif self.base_model_id:
             raise ValidationError({"base_model": "Only adapters name a base model."})
+
+    def clean_source(self):
+        if not self.source:
+            return  # the field's own "required" error says it
+        problem = source_problem(self.source, adapter=self.kind == self.Kind.ADAPTER, config=self.config)
+        if problem:
+            raise ValidationError({problem.field: problem.message})
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(source=self.source, family=self.family, config=self.config)
+
+
+class Comparison(models.Model):
+    """One prompt and seed run on 2–4 models (or model + adapter combinations), one session each."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="comparisons")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"comparison #{self.pk}"
 
 
 def input_upload_path(session: "GenerationSession", filename: str) -> str:
@@ -156,6 +192,7 @@ class GenerationSession(models.Model):
         help_text="The result used as the base image (Reference); its children record it as parent.",
     )
     model_hash = models.CharField(max_length=20, blank=True)
+    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, null=True, blank=True, related_name="sessions")
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
@@ -172,6 +209,13 @@ class GenerationSession(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.prompt[:40]}"
+
+    @property
+    def run_seconds(self) -> float | None:
+        """How long the worker took, from claiming the job to its end."""
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
 
     def parameters(self) -> dict:
         """Everything needed to reproduce the session, as stored in each PNG."""
@@ -236,6 +280,10 @@ class GeneratedImage(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children", help_text="Lineage."
     )
+    parent_deleted = models.BooleanField(
+        default=False, help_text="The image this one was made from has been deleted; lineage stops here."
+    )
+    saved = models.BooleanField(default=False, db_index=True, help_text="In the project's saved set.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,13 +1,20 @@
 """Reads that decide what a user may see."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from . import events
 from .engine.families import PROFILES
 from .engine.samplers import SAMPLER_NAMES
 from .engine.sizing import ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE
-from .models import RESIZE_MODE_CHOICES, GeneratedImage, GenerationSession, ModelEntry
+from .models import RESIZE_MODE_CHOICES, Comparison, GeneratedImage, GenerationSession, ModelEntry
+
+HISTORY_PAGE_SIZE = 20
 
 
 def enabled_models() -> QuerySet[ModelEntry]:
@@ -17,6 +24,13 @@ def enabled_models() -> QuerySet[ModelEntry]:
 def generation_models() -> QuerySet[ModelEntry]:
     """What the model picker offers: enabled base models."""
     return enabled_models().filter(kind=ModelEntry.Kind.BASE)
+
+
+def enabled_model_with_preview(model_id) -> ModelEntry:
+    entry = enabled_models().filter(pk=model_id).first()
+    if entry is None or not entry.preview:
+        raise Http404("No preview for this model.")
+    return entry
 
 
 def sessions_visible_to(user) -> QuerySet[GenerationSession]:
@@ -41,14 +55,108 @@ def image_for_member(user, image_id) -> GeneratedImage:
         raise Http404("No such image.") from None
 
 
-def project_history(project) -> QuerySet[GenerationSession]:
-    """The project's sessions, newest first, with what a history list shows."""
+def image_with_session(user, image_id) -> GeneratedImage:
+    """A member's image with its session, model and author, for its page and API."""
+    image = image_for_member(user, image_id)
+    return GeneratedImage.objects.select_related("session__model", "session__created_by", "session__project").get(
+        pk=image.pk
+    )
+
+
+def comparison_for_member(user, comparison_id) -> Comparison:
+    if not user.is_authenticated:
+        raise Http404("No such comparison.")
+    try:
+        return Comparison.objects.select_related("project").get(pk=comparison_id, project__memberships__user=user)
+    except (Comparison.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such comparison.") from None
+
+
+def comparison_sessions(comparison: Comparison) -> QuerySet[GenerationSession]:
+    """The comparison's columns, in the order they were asked for."""
     return (
+        comparison.sessions.select_related("model").prefetch_related("images", "adapters_used__adapter").order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """What a history list is narrowed to; read leniently from a query string."""
+
+    model: int | None = None
+    user: int | None = None
+    mode: str = ""
+    saved: bool = False
+    query: str = ""
+
+    @classmethod
+    def from_query(cls, params) -> "HistoryFilters":
+        def number(name):
+            value = params.get(name, "")
+            return int(value) if str(value).isdigit() else None
+
+        mode = params.get("mode", "")
+        return cls(
+            model=number("model"),
+            user=number("user"),
+            mode=mode if mode in GenerationSession.Mode.values else "",
+            saved=params.get("saved", "") in ("1", "true", "on", "yes"),
+            query=params.get("q", "").strip()[:200],
+        )
+
+    @property
+    def active(self) -> bool:
+        return self != HistoryFilters()
+
+    def apply(self, sessions: QuerySet[GenerationSession]) -> QuerySet[GenerationSession]:
+        if self.model:
+            sessions = sessions.filter(model_id=self.model)
+        if self.user:
+            sessions = sessions.filter(created_by_id=self.user)
+        if self.mode:
+            sessions = sessions.filter(mode=self.mode)
+        if self.query:
+            sessions = sessions.filter(prompt__icontains=self.query)
+        if self.saved:
+            sessions = sessions.filter(images__saved=True).distinct()
+        return sessions
+
+    def as_query(self) -> str:
+        """The filters as a query string, for pagination links."""
+
+        pairs = {
+            "model": self.model,
+            "user": self.user,
+            "mode": self.mode,
+            "saved": "1" if self.saved else "",
+            "q": self.query,
+        }
+        return urlencode({name: value for name, value in pairs.items() if value})
+
+
+def project_history(project, filters: HistoryFilters | None = None) -> QuerySet[GenerationSession]:
+    """The project's sessions, newest first, with what a history list shows."""
+    filters = filters or HistoryFilters()
+    images = GeneratedImage.objects.filter(saved=True) if filters.saved else GeneratedImage.objects.all()
+    sessions = (
         GenerationSession.objects.filter(project=project)
         .select_related("model", "created_by")
-        .prefetch_related("images")
+        .prefetch_related(Prefetch("images", queryset=images))  # saved-only shows only the saved ones
         .order_by("-created_at", "-id")
     )
+    return filters.apply(sessions)
+
+
+def history_page(project, filters: HistoryFilters, page_number) -> Page:
+    return Paginator(project_history(project, filters), HISTORY_PAGE_SIZE).get_page(page_number)
+
+
+def project_authors(project):
+    """Everyone who ran a generation in the project or is a member of it, for the user filter."""
+    users = get_user_model().objects.filter(memberships__project=project) | get_user_model().objects.filter(
+        pk__in=GenerationSession.objects.filter(project=project).values("created_by")
+    )
+    return users.distinct().order_by("username")
 
 
 def generation_state(session_id: int) -> dict:

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ from .engine import (
 from .engine.images import decode_image, decode_mask, encode_png
 from .engine.metadata import png_bytes
 from .engine.sizing import FOLLOW_IMAGE, resolve_size, snap
-from .models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
+from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 logger = logging.getLogger(__name__)
 Status = GenerationSession.Status
@@ -175,6 +176,51 @@ def generation_submit(
     except InvalidRequest as error:
         raise invalid(error) from None
     return generation_save(session, picture if init_image and not reference else None, mask, chosen_adapters)
+
+
+MIN_COMPARED, MAX_COMPARED = 2, 4
+
+
+def comparison_submit(*, user, project: Project, variants, seed=RANDOM_SEED, **parameters) -> Comparison:
+    """One prompt and seed on 2–4 models or model + adapter combinations: one session per
+    column, all-or-nothing. `variants` is [{"model": id, "adapters": [{id, weight}]}, …];
+    parameters left out come from each model's own defaults."""
+    if not isinstance(variants, list) or not MIN_COMPARED <= len(variants) <= MAX_COMPARED:
+        raise ValidationError({"variants": f"Compare {MIN_COMPARED} to {MAX_COMPARED} models."})
+    seed = secrets.randbelow(2**32) if seed in (None, RANDOM_SEED) else seed  # one seed for every column
+    created: list[GenerationSession] = []
+    try:
+        with transaction.atomic():
+            comparison = Comparison.objects.create(project=project, created_by=user)
+            for column, variant in enumerate(variants, start=1):
+                created.append(comparison_column(user, project, comparison, column, variant, seed, parameters))
+    except Exception:
+        for session in created:  # rows rolled back; their stored inputs must go too
+            for stored in (session.init_image, session.mask_image):
+                if stored:
+                    stored.storage.delete(stored.name)
+        raise
+    return comparison
+
+
+def comparison_column(user, project, comparison, column: int, variant, seed, parameters) -> GenerationSession:
+    if not isinstance(variant, dict) or "model" not in variant:
+        raise ValidationError({"variants": f"Column {column}: name a model."})
+    try:
+        return generation_submit(
+            user=user,
+            project=project,
+            model_id=variant["model"],
+            adapters=variant.get("adapters") or (),
+            seed=seed,
+            comparison=comparison,
+            **parameters,
+        )
+    except ValidationError as error:
+        if not hasattr(error, "error_dict") or not {"model", "adapters"} & error.error_dict.keys():
+            raise
+        messages = [f"Column {column}: {message}" for message in error.messages]
+        raise ValidationError({"variants": messages}) from None
 
 
 def generation_size(model: ModelEntry, mode: str, aspect: str, width, height, picture) -> tuple[int, int]:
@@ -419,3 +465,48 @@ def adapter_verify(entry: str, *, weight=1.0, seed=1234, steps=None, size=None) 
         return adapter, worker_engine().verify_adapters(request)
     except GenerationError as error:
         raise ValueError(str(error)) from error
+
+
+def catalog_request_test(entries) -> int:
+    """Mark catalog entries as being tested and queue a load of each on a worker."""
+    from .tasks import load_catalog_entry
+
+    ids = list(entries.values_list("pk", flat=True))
+    ModelEntry.objects.filter(pk__in=ids).update(
+        test_status=ModelEntry.TestStatus.PENDING, test_message="Queued for a worker…", tested_at=None
+    )
+    for entry_id in ids:
+        transaction.on_commit(lambda entry_id=entry_id: load_catalog_entry.delay(entry_id))
+    return len(ids)
+
+
+def catalog_test_load(entry_id: int, worker: str = "") -> ModelEntry:
+    """Load a catalog entry the way a job would (an adapter onto its base model) and record
+    the outcome on the entry for the admin to read."""
+    entry = ModelEntry.objects.select_related("base_model").get(pk=entry_id)
+    started = time.perf_counter()
+    try:
+        report = load_for_test(entry)
+    except GenerationError as error:
+        status, message = ModelEntry.TestStatus.FAILED, str(error)
+    except Exception as error:
+        logger.exception("Test load of %s crashed", entry)
+        status, message = ModelEntry.TestStatus.FAILED, f"Internal error: {type(error).__name__}: {error}"
+    else:
+        status, message = ModelEntry.TestStatus.PASSED, f"{report} in {time.perf_counter() - started:.1f} s"
+    if worker:
+        message += f" (worker {worker})"
+    entry.test_status, entry.test_message, entry.tested_at = status, message, timezone.now()
+    entry.save(update_fields=["test_status", "test_message", "tested_at"])
+    return entry
+
+
+def load_for_test(entry: ModelEntry) -> str:
+    if entry.kind != ModelEntry.Kind.ADAPTER:
+        loaded = worker_engine().load(entry.spec)
+        return f"Loaded {loaded.size_bytes / 2**20:.1f} MB of weights, model hash {loaded.model_hash},"
+    if entry.base_model is None:
+        raise GenerationError("The adapter names no base model.")
+    loaded = worker_engine().load(entry.base_model.spec)
+    loaded.adapter_names((AdapterSpec(source=entry.source, rank=entry.adapter_rank),))
+    return f"Applied onto {entry.base_model.name}, adapter hash {loaded.adapter_hash(entry.source)},"

@@ -21,8 +21,16 @@ def project_for_reader(user, project_id) -> Project:
 
 
 def project_for_writer(user, project_id) -> Project:
-    """The project if the user may change it; PermissionDenied for viewers, 404 for outsiders."""
+    """The project if the user may change its results; PermissionDenied for viewers, 404 for outsiders."""
     membership = membership_or_404(user, project_id)
     if not membership.can_write:
         raise PermissionDenied("Viewers cannot change this project.")
+    return membership.project
+
+
+def project_for_owner(user, project_id) -> Project:
+    """The project if the user owns it: only owners manage members, rename and delete."""
+    membership = membership_or_404(user, project_id)
+    if membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only the project's owners can manage it.")
     return membership.project

@@ -122,6 +122,13 @@ def test_preset_ratio_previews_reference_into_image_text_then_inpaint_a_painted_
         expect(page.locator("#form-errors")).to_be_empty()
         expect(page.locator(".history-item")).to_have_count(3)
         expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+
+        # The middle image's page: its ancestor, and the inpainting made from it
+        page.locator(".history-item").nth(1).locator(".thumbs a").first.click()
+        expect(page.locator(".ancestors .lineage-node")).to_have_count(2)  # the first image, then this one
+        expect(page.locator(".descendants .lineage-node")).to_have_count(1)
+        expect(page.locator(".descendants .changes")).to_contain_text("Inpainting")
+        shoot(page, output_dir, "image-lineage")
         browser.close()
 
     first, referenced, inpainted = GenerationSession.objects.order_by("id")
@@ -155,3 +162,109 @@ def test_cancel_stops_a_running_job_at_the_next_step(team, tiny_model, live_stac
     session = GenerationSession.objects.get()
     assert session.status == "cancelled" and session.progress_step < 150
     assert not session.images.exists()
+
+
+def shoot(page, output_dir, name: str) -> None:
+    """A full-page screenshot at 1280×800 and at phone width, back to 1280 after."""
+    page.screenshot(path=str(output_dir / f"{name}-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(output_dir / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_a_team_day_save_download_delete_lineage_compare_and_members(
+    team, tiny_model, tiny_family_dir, live_stack, chromium_path, output_dir
+):
+    import io
+    import zipfile
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from generation.models import Comparison, GeneratedImage, ModelEntry
+
+    second = ModelEntry.objects.create(
+        name="Tiny SD 2.1", family="sd21", source=str(tiny_family_dir("sd21")), description="Also random weights.",
+        default_steps=4, default_width=64, default_height=64,
+    )  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        page.on("dialog", lambda dialog: dialog.accept())
+
+        # Log in
+        page.goto(f"http://{live_stack}/")
+        expect(page.locator("h1")).to_have_text("Log in")
+        shoot(page, output_dir, "login")
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", "wrong")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("correct username and password")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Your projects")
+        shoot(page, output_dir, "projects")
+
+        # Generate two, save one, download all, delete the other
+        page.click("text=Posters")
+        page.fill("#prompt", "a lighthouse at dusk")
+        page.select_option("#num_images", "2")
+        page.fill("#seed", "5")
+        page.click("#generate")
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        expect(page.locator("#results figure[data-image]")).to_have_count(2)
+        page.locator("#results figure[data-image]").nth(0).locator(".save").click()
+        expect(page.locator("#results figure[data-image]").nth(0).locator(".save")).to_have_text("★ Saved")
+        with page.expect_download() as download_info:
+            page.click("#download-all")
+        archive = zipfile.ZipFile(io.BytesIO(open(download_info.value.path(), "rb").read()))  # noqa: SIM115
+        shoot(page, output_dir, "workspace-results")
+        page.locator("#results figure[data-image]").nth(1).locator(".delete").click()
+        expect(page.locator("#results figure[data-image]")).to_have_count(1)
+
+        # The image page: parameters, lineage; then "Use these parameters" back in the form
+        page.locator("#results figure[data-image] img").first.click()
+        expect(page.locator("#lineage")).to_contain_text("A first generation")
+        shoot(page, output_dir, "image-page")
+        page.click("text=Use these parameters")
+        expect(page.locator("#prompt")).to_have_value("a lighthouse at dusk")
+        expect(page.locator("#seed")).to_have_value("5")
+
+        # Compare two models
+        page.click("#compare summary")
+        page.click("#add-compare")
+        page.locator(".compare-row .compare-model").select_option(str(second.id))
+        expect(page.locator("#generate")).to_have_text("Compare 2 models")
+        shoot(page, output_dir, "workspace-compare-form")
+        page.click("#generate")
+        expect(page.locator(".column")).to_have_count(2)
+        expect(page.locator(".column .status")).to_have_text(["Succeeded", "Succeeded"], timeout=90_000)
+        expect(page.locator("#overlay-slider")).to_be_visible()
+        page.locator("#overlay-slider").fill("20")
+        assert "80%" in page.locator("#overlay-top").get_attribute("style")
+        page.locator(".column .save-image").first.click()
+        expect(page.locator(".column .save-image").first).to_have_text("★ Saved")
+        shoot(page, output_dir, "comparison")
+
+        # History filtered to saved images, and the members page
+        page.goto(f"http://{live_stack}/projects/{team.project.id}/")
+        page.check("input[name=saved]")
+        page.click("#history-filters button[type=submit]")
+        expect(page.locator(".history-item")).to_have_count(2)
+        shoot(page, output_dir, "history-saved")
+        page.click("text=Members")
+        page.fill("input[name=user]", "charlie")
+        page.select_option("select[name=role]:not([aria-label^='Role of'])", "viewer")
+        page.click("text=Add member")
+        expect(page.locator(".message")).to_contain_text("charlie joined as viewer")
+        shoot(page, output_dir, "members")
+        browser.close()
+
+    names = sorted(archive.namelist())
+    assert len([name for name in names if name.endswith(".png")]) == 2 and "parameters.json" in names
+    assert GeneratedImage.objects.filter(saved=True).count() == 2  # one from the run, one from the comparison
+    first_session = GenerationSession.objects.order_by("id").first()
+    assert list(first_session.images.values_list("index", flat=True)) == [0]  # the second was deleted
+    comparison = Comparison.objects.get()
+    assert sorted(comparison.sessions.values_list("model__name", flat=True)) == ["Tiny SD 1.5", "Tiny SD 2.1"]
+    assert len(set(comparison.sessions.values_list("seed", flat=True))) == 1
+    assert team.project.memberships.get(user=team.charlie).role == "viewer"

@@ -3,6 +3,8 @@ import json
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from studio.models import Membership
+
 from ..models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 
@@ -10,6 +12,7 @@ class ModelEntrySerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     origin_label = serializers.CharField(source="get_origin_display")
     family_label = serializers.CharField(source="get_family_display")
+    preview_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelEntry
@@ -29,7 +32,11 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "default_width",
             "default_height",
             "default_sampler",
+            "preview_url",
         ]
+
+    def get_preview_url(self, entry):
+        return reverse("api:model-preview", args=[entry.id]) if entry.preview else None
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -37,10 +44,14 @@ class ImageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GeneratedImage
-        fields = ["id", "index", "seed", "width", "height", "url", "parent"]
+        fields = ["id", "session", "index", "seed", "width", "height", "url", "parent", "parent_deleted", "saved"]
 
     def get_url(self, image):
         return reverse("api:image-file", args=[image.id], request=self.context.get("request"))
+
+
+class ImageUpdateSerializer(serializers.Serializer):
+    saved = serializers.BooleanField()
 
 
 class SessionAdapterSerializer(serializers.ModelSerializer):
@@ -82,6 +93,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "guidance_rescale",
             "resize_mode",
             "source_image",
+            "comparison",
             "adapters",
             "model_hash",
             "status",
@@ -137,7 +149,53 @@ class GenerationInputSerializer(serializers.Serializer):
     adapters = AdapterChoicesField(required=False, default=list)
 
 
+class ComparisonInputSerializer(GenerationInputSerializer):
+    """The shared parameters of a comparison, and one {model, adapters} per column."""
+
+    model = None
+    adapters = None
+    variants = serializers.JSONField(help_text='[{"model": 1, "adapters": [{"id": 3, "weight": 0.8}]}, …]')
+
+    def validate_variants(self, variants):
+        if isinstance(variants, str):  # multipart forms send JSON as text
+            try:
+                variants = json.loads(variants)
+            except json.JSONDecodeError:
+                raise serializers.ValidationError("Send a JSON list of {model, adapters}.") from None
+        adapters = AdapterChoicesField()
+        if not isinstance(variants, list) or not all(isinstance(item, dict) for item in variants):
+            raise serializers.ValidationError("Send a list of {model, adapters}.")
+        return [item | {"adapters": adapters.to_internal_value(item.get("adapters", []))} for item in variants]
+
+
+class ComparisonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    sessions = GenerationSerializer(many=True, source="columns")
+
+
 class ProjectSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=120)
     role = serializers.CharField(read_only=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "username", "email", "role", "created_at"]
+
+
+class InviteSerializer(serializers.Serializer):
+    user = serializers.CharField(help_text="A username or an e-mail address of an existing user.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.EDITOR)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)

@@ -25,7 +25,9 @@
     $("width").value = model.default_width;
     $("height").value = model.default_height;
     $("sampler").value = model.default_sampler || "";
-    $("model-description").textContent = model.family_label + (model.description ? " — " + model.description : "");
+    $("model-description").textContent = `${model.origin_label} · ${model.family_label}` + (model.description ? " — " + model.description : "");
+    $("model-preview").hidden = !model.preview_url;
+    if (model.preview_url) $("model-preview").src = model.preview_url;
     renderAdapters(model);
   }
 
@@ -173,9 +175,21 @@
     if (empty) empty.remove();
     const figure = document.createElement("figure");
     figure.dataset.image = image.id;
-    figure.innerHTML = `<a href="${image.url}" target="_blank"><img alt=""></a><figcaption>seed ${image.seed} · ${image.width}×${image.height}</figcaption>
-      <div class="actions"><button type="button" class="reference">Reference</button><button type="button" class="upscale">Upscale 2×</button></div>`;
+    const page = `/projects/${projectId}/images/${image.id}/`;
+    figure.innerHTML = `<a href="${page}" title="Details and lineage"><img alt=""></a><figcaption>seed ${image.seed} · ${image.width}×${image.height}</figcaption>
+      <div class="actions">
+        <button type="button" class="save">${image.saved ? "★ Saved" : "☆ Save"}</button>
+        <button type="button" class="reference">Reference</button>
+        <button type="button" class="upscale">Upscale 2×</button>
+        <button type="button" class="use" title="Use these parameters: load them into the form">Use params</button>
+        <a class="button download" href="${image.url}?download=1" title="Download the PNG (parameters inside)">Download</a>
+        <button type="button" class="delete danger">Delete</button>
+      </div>`;
     figure.querySelector("img").src = image.url;
+    figure.querySelector(".save").addEventListener("click", (event) => toggleSaved(image, event.target));
+    figure.querySelector(".use").addEventListener("click", () => useParameters(image.id));
+    figure.querySelector(".delete").addEventListener("click", () => deleteImage(image, figure));
+    if (root.dataset.canWrite !== "true") figure.querySelectorAll(".save, .reference, .upscale, .use, .delete").forEach((el) => el.remove());
     figure.querySelector("img").alt = `Result ${image.index + 1}, seed ${image.seed}`;
     figure.querySelector(".reference").addEventListener("click", () => {
       if (!IMAGE_MODES.includes(selectedMode())) form.querySelector("input[value=image_text]").checked = true;
@@ -186,6 +200,118 @@
     const preview = results.querySelector(`.preview[data-index="${image.index}"]`);
     if (preview) preview.replaceWith(figure);
     else results.appendChild(figure);
+  }
+
+  async function api(url, options = {}) {
+    const headers = { "X-CSRFToken": csrfToken(), ...(options.json ? { "Content-Type": "application/json" } : {}) };
+    const response = await fetch(url, {
+      method: options.method || "GET", headers, credentials: "same-origin",
+      body: options.json ? JSON.stringify(options.json) : options.body,
+    });
+    const body = response.status === 204 ? {} : await response.json().catch(() => ({ detail: `Server error (${response.status})` }));
+    return { ok: response.ok, body };
+  }
+
+  async function toggleSaved(image, button) {
+    image.saved = !image.saved;
+    const { ok } = await api(`/api/v1/images/${image.id}/`, { method: "PATCH", json: { saved: image.saved } });
+    if (!ok) image.saved = !image.saved;
+    button.textContent = image.saved ? "★ Saved" : "☆ Save";
+  }
+
+  async function deleteImage(image, figure) {
+    if (!confirm("Delete this image and its file? Images made from it keep a “deleted parent” mark.")) return;
+    const { ok, body } = await api(`/api/v1/images/${image.id}/`, { method: "DELETE" });
+    if (!ok) { showErrors(body); return; }
+    figure.remove();
+    document.querySelectorAll(`.history .thumbs img[src="${image.url}"]`).forEach((thumb) => (thumb.closest("a") || thumb).remove());
+    if (baseImage && baseImage.id === image.id) setBaseImage(null);
+  }
+
+  // "Use these parameters": the session's full parameters, with this image's own seed.
+  async function useParameters(imageId) {
+    const { ok, body } = await api(`/api/v1/images/${imageId}/`);
+    if (!ok) { showErrors(body); return; }
+    const session = body.generation;
+    if (!defaults[session.model]) { showErrors({ model: `${session.model_name} is no longer in the catalog.` }); return; }
+    $("model").value = session.model;
+    applyModelDefaults();
+    const mode = session.mode === "upscale" ? "image_to_image" : session.mode;
+    form.querySelector(`input[name=mode][value=${mode}]`).checked = true;
+    for (const name of ["prompt", "negative_prompt", "steps", "guidance_scale", "sampler", "eta", "clip_skip", "guidance_rescale", "resize_mode"]) {
+      $(name).value = session[name];
+    }
+    $("seed").value = body.seed;
+    $("num_images").value = "1";
+    $("strength").value = session.strength;
+    $("strength-value").textContent = Number(session.strength).toFixed(2);
+    const presets = [...$("aspect").options].map((option) => option.value);
+    $("aspect").value = session.aspect && session.aspect !== "custom" && presets.includes(session.aspect) ? session.aspect : "custom";
+    $("width").value = session.width;
+    $("height").value = session.height;
+    for (const used of session.adapters) {
+      const box = $("adapters").querySelector(`[data-adapter="${used.adapter}"]`);
+      if (!box) continue;
+      box.checked = true;
+      const slider = $("adapters").querySelector(`[data-weight="${used.adapter}"]`);
+      slider.value = used.weight;
+      slider.dispatchEvent(new Event("input"));
+    }
+    setBaseImage(null);
+    if (session.source_image) {
+      const source = await api(`/api/v1/images/${session.source_image}/`);
+      if (source.ok) setBaseImage({ id: source.body.id, url: new URL(source.body.url).pathname });
+    }
+    showMode();
+    $("form-errors").textContent = IMAGE_MODES.includes(mode) && !session.source_image ? "The base image was an upload: choose it again." : "";
+    form.scrollIntoView({ block: "start" });
+  }
+
+  // --- compare models: the form's model (and adapters) is the first column ---
+  function addCompareRow() {
+    const rows = $("compare-rows");
+    if (rows.children.length >= 3) return;
+    const row = document.createElement("div");
+    row.className = "compare-row";
+    row.innerHTML = `<select class="compare-model" aria-label="Model to compare"></select>
+      <select class="compare-adapter" aria-label="Adapter"><option value="">No adapter</option></select>
+      <input class="compare-weight" type="number" min="-2" max="2" step="0.05" value="1" aria-label="Adapter weight">
+      <button type="button" class="remove" aria-label="Remove">×</button>`;
+    const modelSelect = row.querySelector(".compare-model");
+    modelSelect.innerHTML = $("model").innerHTML;
+    const fillAdapters = () => {
+      const family = (defaults[modelSelect.value] || {}).family;
+      row.querySelector(".compare-adapter").innerHTML = "<option value=''>No adapter</option>" + adapterCatalog
+        .filter((adapter) => adapter.family === family)
+        .map((adapter) => `<option value="${adapter.id}">${adapter.name.replace(/</g, "&lt;")}</option>`).join("");
+    };
+    modelSelect.addEventListener("change", fillAdapters);
+    row.querySelector(".remove").addEventListener("click", () => { row.remove(); showCompare(); });
+    fillAdapters();
+    rows.appendChild(row);
+    showCompare();
+  }
+
+  function compareVariants() {
+    const rows = [...$("compare-rows").querySelectorAll(".compare-row")];
+    if (!rows.length) return null;
+    const chosen = [...$("adapters").querySelectorAll("input[data-adapter]:checked")].map((box) => ({
+      id: Number(box.dataset.adapter),
+      weight: Number($("adapters").querySelector(`[data-weight="${box.dataset.adapter}"]`).value),
+    }));
+    return [{ model: Number($("model").value), adapters: chosen }, ...rows.map((row) => {
+      const adapter = row.querySelector(".compare-adapter").value;
+      return {
+        model: Number(row.querySelector(".compare-model").value),
+        adapters: adapter ? [{ id: Number(adapter), weight: Number(row.querySelector(".compare-weight").value) }] : [],
+      };
+    })];
+  }
+
+  function showCompare() {
+    const count = $("compare-rows").children.length;
+    $("generate").textContent = count ? `Compare ${count + 1} models` : "Generate";
+    $("add-compare").hidden = count >= 3;
   }
 
   function addHistoryItem(session) {
@@ -205,6 +331,9 @@
 
   function follow(session, historyItem) {
     followed = session.id;
+    $("session-actions").hidden = true;
+    if ($("save-all")) $("save-all").textContent = "☆ Save all";
+    $("download-all").href = `/api/v1/generations/${session.id}/archive/`;
     $("cancel").hidden = root.dataset.canWrite !== "true";
     $("cancel").disabled = false;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -224,11 +353,14 @@
       } else if (event.type === "image") {
         addImage(event);
         if (historyItem.querySelector(`.thumbs img[src="${event.url}"]`)) return;
-        const thumb = document.createElement("img");
-        thumb.src = event.url;
-        thumb.alt = `seed ${event.seed}`;
+        const thumb = document.createElement("a");
+        thumb.className = "thumb";
+        thumb.href = `/projects/${projectId}/images/${event.id}/`;
+        thumb.innerHTML = `<img alt="seed ${event.seed}">`;
+        thumb.querySelector("img").src = event.url;
         historyItem.querySelector(".thumbs").appendChild(thumb);
       } else if (event.type === "done") {
+        $("session-actions").hidden = !$("results").querySelector("figure[data-image]");
         setProgress(1, 1, "Done");
         setStatus("succeeded", "Succeeded");
         finish(socket);
@@ -276,8 +408,22 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await submit(await formPayload());
+    const data = await formPayload();
+    const variants = compareVariants();
+    if (variants) await submitComparison(data, variants);
+    else await submit(data);
   });
+
+  async function submitComparison(data, variants) {
+    $("form-errors").textContent = "";
+    data.delete("model");
+    data.delete("adapters");
+    data.append("variants", JSON.stringify(variants));
+    $("generate").disabled = true;
+    const { ok, body } = await api(`/api/v1/projects/${projectId}/comparisons/`, { method: "POST", body: data });
+    if (!ok) { showErrors(body); $("generate").disabled = false; return; }
+    location.href = `/projects/${projectId}/comparisons/${body.id}/`;
+  }
 
   async function submit(data) {
     $("form-errors").textContent = "";
@@ -298,6 +444,16 @@
     setProgress(0, body.steps, "Queued…");
     follow(body, addHistoryItem(body));
   }
+
+  if ($("save-all")) {
+    $("save-all").addEventListener("click", async () => {
+      const { ok } = await api(`/api/v1/generations/${followed}/save/`, { method: "POST" });
+      if (!ok) return;
+      $("save-all").textContent = "★ All saved";
+      $("results").querySelectorAll("figure .save").forEach((button) => { button.textContent = "★ Saved"; });
+    });
+  }
+  $("add-compare").addEventListener("click", addCompareRow);
 
   $("cancel").addEventListener("click", async () => {
     $("cancel").disabled = true;
@@ -333,8 +489,19 @@
   // After a reload, pick up sessions that are still queued or running.
   document.querySelectorAll(".history-item .status-queued, .history-item .status-running").forEach((status) => {
     const item = status.closest(".history-item");
+    if (item.dataset.comparison) return; // its comparison page follows it
     $("results").innerHTML = "";
     $("generate").disabled = true;
     follow({ id: item.dataset.session }, item);
   });
+
+  // Arriving from an image page: ?reference=<id> makes it the base image, ?use=<id> loads its parameters.
+  const query = new URLSearchParams(location.search);
+  if (query.get("reference")) {
+    const id = Number(query.get("reference"));
+    form.querySelector("input[value=image_text]").checked = true;
+    setBaseImage({ id, url: `/api/v1/images/${id}/file/` });
+  } else if (query.get("use")) {
+    useParameters(Number(query.get("use")));
+  }
 })();

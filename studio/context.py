@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def site_flags(request) -> dict:
+    return {"self_signup": settings.DEEPIMAGE_SELF_SIGNUP}

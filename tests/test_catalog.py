@@ -1,0 +1,145 @@
+"""The catalog for people: source checks on save, test loads on a worker, previews."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from generation import services
+from generation.engine.sources import source_problem
+from generation.models import ModelEntry
+
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+@pytest.fixture(autouse=True)
+def own_media_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def entry(**values) -> ModelEntry:
+    return ModelEntry(**({"name": "Candidate", "family": "sd15"} | values))
+
+
+def test_a_real_diffusers_folder_passes(tiny_model_dir):
+    entry(source=str(tiny_model_dir)).full_clean()
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "words"),
+    [
+        ({"source": "/nowhere/model"}, "source", "No model folder"),
+        ({"source": "/tmp"}, "source", "no model_index.json"),
+        ({"source": "/nowhere/model.safetensors"}, "source", "No checkpoint file"),
+        ({"source": "someone/not-cached-model"}, "source", "not in this machine's Hugging Face cache"),
+    ],
+)
+def test_a_source_that_does_not_exist_is_refused_on_save(monkeypatch, values, field, words):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValidationError) as refused:
+        entry(**values).full_clean()
+    assert words in " ".join(refused.value.message_dict[field])
+
+
+def test_a_single_file_needs_a_config_folder(tmp_path, tiny_model_dir):
+    checkpoint = tmp_path / "model.safetensors"
+    checkpoint.write_bytes(b"0")
+
+    assert source_problem(str(checkpoint)).field == "config"
+    assert source_problem(str(checkpoint), config=str(tiny_model_dir)) is None
+
+
+def test_an_adapter_must_be_a_readable_lora_family_file(tmp_path, tiny_model, tiny_adapter):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file")
+    adapter = entry(kind="adapter", base_model=tiny_model, origin="customized")
+
+    adapter.source = str(junk)
+    with pytest.raises(ValidationError) as refused:
+        adapter.full_clean()
+    assert "not a readable .safetensors file" in str(refused.value.message_dict["source"])
+    adapter.source = str(tiny_adapter("loha"))
+    adapter.full_clean()
+
+
+def test_the_admin_form_shows_the_source_error(admin_client, db):
+    response = admin_client.post(
+        "/admin/generation/modelentry/add/",
+        {
+            "name": "Broken",
+            "kind": "base",
+            "origin": "third_party",
+            "family": "sd15",
+            "source": "/nowhere/model",
+            "default_steps": 20,
+            "default_guidance_scale": 7.5,
+            "default_width": 512,
+            "default_height": 512,
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200 and "No model folder at /nowhere/model" in response.content.decode()
+    assert not ModelEntry.objects.filter(name="Broken").exists()
+
+
+def test_test_load_reports_success_with_size_and_hash(tiny_model):
+    tested = services.catalog_test_load(tiny_model.id, worker="gpu-0")
+
+    assert tested.test_status == "passed" and tested.tested_at is not None
+    assert "Loaded" in tested.test_message and "model hash" in tested.test_message and "gpu-0" in tested.test_message
+
+
+def test_test_load_reports_a_failure_readably(broken_model):
+    tested = services.catalog_test_load(broken_model.id)
+
+    assert tested.test_status == "failed" and "Could not load model" in tested.test_message
+
+
+def test_test_load_of_an_adapter_applies_it_to_its_base(tiny_model, tiny_adapter):
+    adapter = ModelEntry.objects.create(
+        name="Ink", kind="adapter", origin="customized", source=str(tiny_adapter("lokr")), base_model=tiny_model
+    )
+    tested = services.catalog_test_load(adapter.id)
+
+    assert tested.test_status == "passed" and "Applied onto Tiny SD 1.5" in tested.test_message
+
+
+def test_the_admin_action_queues_a_load_per_entry(admin_client, tiny_model, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = admin_client.post(
+            "/admin/generation/modelentry/",
+            {"action": "test_load", "_selected_action": [tiny_model.id]},
+            follow=True,
+        )
+    assert "Queued 1 test load" in response.content.decode()
+    assert len(queued) == 1
+    tiny_model.refresh_from_db()
+    assert tiny_model.test_status == "pending"
+
+
+def png_upload() -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 120, 200)).save(buffer, format="PNG")
+    return SimpleUploadedFile("preview.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_a_preview_is_served_to_signed_in_users_and_listed(tiny_model, team, api_as, client):
+    tiny_model.preview = png_upload()
+    tiny_model.save()
+
+    listed = api_as(team.vera).get("/api/v1/models/").json()
+    [data] = [model for model in listed if model["id"] == tiny_model.id]
+    assert data["preview_url"] == f"/api/v1/models/{tiny_model.id}/preview/"
+    assert api_as(team.vera).get(data["preview_url"]).status_code == 200
+    assert client.get(data["preview_url"]).status_code in (401, 403)
+
+
+def test_the_picker_groups_entries_and_carries_family_and_description(client, team, tiny_model):
+    ModelEntry.objects.create(name="House style", origin="customized", source=tiny_model.source, description="Ours")
+    client.force_login(team.bob)
+    page = client.get(f"/projects/{team.project.id}/").content.decode()
+
+    assert page.index('optgroup label="Customized Models"') < page.index('optgroup label="Third-party Models"')
+    assert "House style · Stable Diffusion 1.5" in page and '"description": "Ours"' in page

@@ -1,0 +1,232 @@
+"""Teams: sign-up policy, passwords, members and roles, and every permission rule."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from generation import services
+from generation.models import GeneratedImage, GenerationSession
+from studio.models import Membership, Project
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+@pytest.fixture(autouse=True)
+def own_media_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def finished(team, tiny_model):
+    session = services.generation_submit(
+        user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn", steps=2, num_images=1
+    )
+    services.generation_run(session.id, worker="test")
+    return GenerationSession.objects.get(pk=session.id)
+
+
+# (method, url template, body, expected status for owner, editor, viewer, outsider)
+MATRIX = [
+    ("get", "/api/v1/projects/{p}/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/projects/{p}/members/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/projects/{p}/generations/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/generations/{s}/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/generations/{s}/archive/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/images/{i}/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/images/{i}/file/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/images/{i}/lineage/", None, (200, 200, 200, 404)),
+    ("post", "/api/v1/projects/{p}/generations/", {"model": "{m}", "prompt": "x", "steps": 2}, (201, 201, 403, 404)),
+    ("post", "/api/v1/generations/{s}/cancel/", {}, (200, 200, 403, 404)),
+    ("post", "/api/v1/generations/{s}/save/", {}, (200, 200, 403, 404)),
+    ("patch", "/api/v1/images/{i}/", {"saved": True}, (200, 200, 403, 404)),
+    ("patch", "/api/v1/projects/{p}/", {"name": "Renamed"}, (200, 403, 403, 404)),
+    ("post", "/api/v1/projects/{p}/members/", {"user": "dora", "role": "viewer"}, (201, 403, 403, 404)),
+    ("patch", "/api/v1/projects/{p}/members/{bob}/", {"role": "viewer"}, (200, 403, 403, 404)),
+    ("delete", "/api/v1/projects/{p}/members/{bob}/", None, (204, 403, 403, 404)),
+    ("delete", "/api/v1/images/{i}/", None, (204, 204, 403, 404)),
+    ("delete", "/api/v1/projects/{p}/", None, (204, 403, 403, 404)),
+]
+WHO = ("alice", "bob", "vera", "charlie")
+
+
+@pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _, _ in MATRIX])
+@pytest.mark.parametrize("who", range(4), ids=WHO)
+def test_every_endpoint_checks_membership_and_role(
+    team, finished, tiny_model, api_as, make_user, method, url, body, expected, who
+):
+    make_user("dora")
+    ids = {
+        "p": team.project.id,
+        "s": finished.id,
+        "i": finished.images.get().id,
+        "m": tiny_model.id,
+        "bob": team.bob.id,
+    }
+    data = {key: value.format(**ids) if isinstance(value, str) else value for key, value in (body or {}).items()}
+    response = getattr(api_as(getattr(team, WHO[who])), method)(url.format(**ids), data, format="json")
+
+    assert response.status_code == expected[who], response.content
+
+
+def test_pages_and_the_websocket_hide_projects_from_outsiders(client, team, finished):
+    client.force_login(team.charlie)
+    image = finished.images.get()
+    for url in (
+        f"/projects/{team.project.id}/",
+        f"/projects/{team.project.id}/members/",
+        f"/projects/{team.project.id}/images/{image.id}/",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+def test_owner_invites_by_username_or_email_and_sets_the_role(team, api_as, make_user):
+    make_user("dora", email="Dora@Example.com")
+    make_user("eve")
+    owner = api_as(team.alice)
+
+    by_email = owner.post(
+        f"/api/v1/projects/{team.project.id}/members/", {"user": "dora@example.com", "role": "viewer"}
+    )
+    by_name = owner.post(f"/api/v1/projects/{team.project.id}/members/", {"user": "EVE"})
+
+    assert by_email.status_code == 201 and by_email.json()["username"] == "dora"
+    assert by_name.status_code == 201 and by_name.json()["role"] == "editor"
+    assert Membership.objects.get(project=team.project, user__username="dora").role == "viewer"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"user": "nobody"}, "user"),
+        ({"user": "bob"}, "user"),  # already a member
+        ({"user": ""}, "user"),
+        ({"user": "charlie", "role": "admin"}, "role"),
+    ],
+)
+def test_bad_invitations_are_400_by_field_and_add_nobody(team, api_as, body, field):
+    before = Membership.objects.count()
+    response = api_as(team.alice).post(f"/api/v1/projects/{team.project.id}/members/", body)
+
+    assert response.status_code == 400 and field in response.json()
+    assert Membership.objects.count() == before
+
+
+def test_the_last_owner_cannot_leave_or_be_demoted(team, api_as):
+    owner = api_as(team.alice)
+    url = f"/api/v1/projects/{team.project.id}/members/{team.alice.id}/"
+
+    assert owner.patch(url, {"role": "editor"}).status_code == 400
+    assert owner.delete(url).status_code == 400
+    assert (
+        owner.patch(f"/api/v1/projects/{team.project.id}/members/{team.bob.id}/", {"role": "owner"}).status_code == 200
+    )
+    assert owner.patch(url, {"role": "editor"}).status_code == 200  # Bob owns it now
+    assert Membership.objects.get(project=team.project, user=team.alice).role == "editor"
+
+
+def test_changing_a_non_member_is_a_400(team, api_as):
+    response = api_as(team.alice).patch(
+        f"/api/v1/projects/{team.project.id}/members/{team.charlie.id}/", {"role": "viewer"}
+    )
+    assert response.status_code == 400 and "user" in response.json()
+
+
+def test_deleting_a_project_removes_its_sessions_images_and_files(
+    team, finished, api_as, settings, django_capture_on_commit_callbacks
+):
+    path = settings.MEDIA_ROOT / finished.images.get().file.name
+    assert path.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_as(team.alice).delete(f"/api/v1/projects/{team.project.id}/").status_code == 204
+
+    assert not Project.objects.filter(pk=team.project.id).exists()
+    assert not GenerationSession.objects.exists() and not GeneratedImage.objects.exists()
+    assert not path.exists()
+
+
+def test_members_page_gives_owners_the_controls_and_others_the_list(client, team):
+    client.force_login(team.alice)
+    owner_page = client.get(f"/projects/{team.project.id}/members/").content.decode()
+    client.force_login(team.vera)
+    viewer_page = client.get(f"/projects/{team.project.id}/members/").content.decode()
+
+    assert "Add member" in owner_page and "Delete project" in owner_page
+    assert "bob" in viewer_page and "Add member" not in viewer_page and "Delete project" not in viewer_page
+
+
+def test_owner_manages_members_and_the_project_from_the_page(client, team, make_user):
+    make_user("dora", email="dora@example.com")
+    client.force_login(team.alice)
+    base = f"/projects/{team.project.id}"
+
+    client.post(f"{base}/members/invite/", {"user": "dora@example.com", "role": "viewer"})
+    client.post(f"{base}/members/{team.vera.id}/role/", {"role": "editor"})
+    client.post(f"{base}/members/{team.bob.id}/remove/")
+    client.post(f"{base}/rename/", {"name": "Posters 2027"})
+
+    roles = dict(Membership.objects.filter(project=team.project).values_list("user__username", "role"))
+    assert roles == {"alice": "owner", "vera": "editor", "dora": "viewer"}
+    assert Project.objects.get(pk=team.project.id).name == "Posters 2027"
+
+
+def test_page_errors_are_shown_as_messages(client, team):
+    client.force_login(team.alice)
+    response = client.post(
+        f"/projects/{team.project.id}/members/invite/", {"user": "nobody", "role": "editor"}, follow=True
+    )
+
+    assert "No user has the username or e-mail “nobody”" in response.content.decode()
+
+
+def test_deleting_from_the_page_needs_the_name_typed(client, team):
+    client.force_login(team.alice)
+    client.post(f"/projects/{team.project.id}/delete/", {"confirm_name": "posters"})
+    assert Project.objects.filter(pk=team.project.id).exists()
+
+    response = client.post(f"/projects/{team.project.id}/delete/", {"confirm_name": "Posters"})
+    assert response.status_code == 302 and not Project.objects.filter(pk=team.project.id).exists()
+
+
+@pytest.mark.parametrize(("who", "status"), [("bob", 403), ("vera", 403), ("charlie", 404)])
+def test_only_owners_post_to_the_members_page(client, team, who, status):
+    client.force_login(getattr(team, who))
+    response = client.post(f"/projects/{team.project.id}/members/invite/", {"user": "charlie", "role": "owner"})
+
+    assert response.status_code == status
+    assert not Membership.objects.filter(project=team.project, user=team.charlie).exists()
+
+
+def test_sign_up_is_closed_unless_the_admin_opens_it(client, settings, db):
+    settings.DEEPIMAGE_SELF_SIGNUP = False
+    assert client.get("/accounts/signup/").status_code == 404
+    assert "Accounts are created by your administrator" in client.get("/accounts/login/").content.decode()
+
+    settings.DEEPIMAGE_SELF_SIGNUP = True
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "newcomer", "email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert get_user_model().objects.get(username="newcomer").email == "new@example.com"
+    assert client.get("/").status_code == 200  # signed in
+
+
+def test_sign_up_errors_are_shown_by_field(client, settings, db):
+    settings.DEEPIMAGE_SELF_SIGNUP = True
+    response = client.post("/accounts/signup/", {"username": "x", "email": "not-an-email", "password1": "a"})
+
+    assert response.status_code == 200 and "Enter a valid email address" in response.content.decode()
+    assert not get_user_model().objects.filter(username="x").exists()
+
+
+def test_password_change(client, team):
+    client.login(username="bob", password=PASSWORD)
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
+    )
+
+    assert response.status_code == 302
+    team.bob.refresh_from_db()
+    assert team.bob.check_password("a-new-long-passphrase")
