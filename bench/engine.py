@@ -24,6 +24,7 @@ import torch  # noqa: E402
 
 from generation.engine import AdapterSpec, Engine, GenerationRequest, ModelSpec, PipelineCache  # noqa: E402
 from generation.engine.adapters import activate_adapters  # noqa: E402
+from generation.engine.previews import latents_to_previews  # noqa: E402
 from generation.engine.run import call_arguments  # noqa: E402
 from generation.engine.tiny import build_tiny_pipeline, save_tiny_adapter, save_tiny_model  # noqa: E402
 
@@ -110,6 +111,12 @@ def main() -> None:
     )
     mode_cached = median_seconds(lambda: loaded.for_mode("image_to_image"), 20)
 
+    # Live previews vs what a VAE decode of the same batch would cost (SD 1.5's 512² latents).
+    latents = torch.randn(options.images, 4, 64, 64, device=pipeline.device, dtype=pipeline.vae.dtype)
+    preview = median_seconds(lambda: latents_to_previews(latents, "sd15"), 5)
+    with torch.inference_mode():
+        decode = median_seconds(lambda: pipeline.vae.decode(latents / pipeline.vae.config.scaling_factor), 3)
+
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     model = "SD 1.5-size UNet, random weights" if options.full_size else "tiny SD 1.5, random weights"
     print(f"{model} on {device}: {options.images} images × {options.steps} steps at {options.size}², Euler")
@@ -120,6 +127,7 @@ def main() -> None:
     print(f"  pipeline reload       {reload * 1000:8.1f} ms  switch/reload {switch / reload:.4f}")
     print(f"  mode switch, first    {mode_first * 1000:8.2f} ms  /reload {mode_first / reload:.4f}  (from_pipe)")
     print(f"  mode switch, cached   {mode_cached * 1000:8.4f} ms")
+    print(f"  live previews (4×64²) {preview * 1000:8.2f} ms  vs this model's VAE decode {decode * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

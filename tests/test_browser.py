@@ -225,6 +225,10 @@ def test_a_team_day_save_download_delete_lineage_compare_and_members(
         page.locator("#results figure[data-image] img").first.click()
         expect(page.locator("#lineage")).to_contain_text("A first generation")
         shoot(page, output_dir, "image-page")
+        page.click(".actions a.button:has-text('Reference')")  # any image of the history can be the next base image
+        expect(page.locator("input[value=image_text]")).to_be_checked()
+        expect(page.locator("#drop-label")).to_contain_text("Reference")
+        page.go_back()
         page.click("text=Use these parameters")
         expect(page.locator("#prompt")).to_have_value("a lighthouse at dusk")
         expect(page.locator("#seed")).to_have_value("5")

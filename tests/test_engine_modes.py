@@ -1,7 +1,5 @@
 """Every mode, family, sampler and resize mode of the engine, on real tiny pipelines."""
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -209,16 +207,13 @@ def test_previews_come_every_few_steps_one_per_image(engine, tiny_family_dir):
     assert with_previews[0].previews[0].size == (8, 8)  # latent size: 1/8 of 64²
 
 
-def test_previews_cost_little_next_to_a_step(engine, tiny_family_dir):
+def test_previews_are_latent_sized_rgb_pictures_one_per_image():
     import torch
 
     from generation.engine.previews import latents_to_previews
 
-    latents = torch.randn(4, 4, 64, 64)
-    started = time.perf_counter()
-    previews = latents_to_previews(latents, "sdxl")
-    assert len(previews) == 4 and previews[0].mode == "RGB"
-    assert time.perf_counter() - started < 1.0  # generous: a VAE decode of 4×512² is tens of times slower
+    previews = latents_to_previews(torch.randn(4, 4, 64, 48), "sdxl")  # their cost: bench/engine.py
+    assert len(previews) == 4 and {(preview.mode, preview.size) for preview in previews} == {("RGB", (48, 64))}
 
 
 def test_single_file_checkpoint_loads_with_a_local_config_folder(engine, tiny_family_dir, tmp_path):

@@ -96,3 +96,23 @@ def test_bad_input_over_http_is_a_400_and_nothing_is_queued(team, tiny_model, cl
 
     assert status == 400 and "width" in body
     assert not GenerationSession.objects.exists()
+
+
+def test_the_catalogs_test_load_runs_on_the_real_worker(tiny_model, broken_model, live_stack):
+    import time
+
+    from django.db import transaction
+
+    from generation import services
+    from generation.models import ModelEntry
+
+    with transaction.atomic():
+        services.catalog_request_test(ModelEntry.objects.filter(pk__in=[tiny_model.pk, broken_model.pk]))
+
+    deadline = time.monotonic() + 60
+    while ModelEntry.objects.filter(test_status="pending").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    tiny_model.refresh_from_db()
+    broken_model.refresh_from_db()
+    assert tiny_model.test_status == "passed" and "test-worker@" in tiny_model.test_message
+    assert broken_model.test_status == "failed" and "Could not load model" in broken_model.test_message
