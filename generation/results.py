@@ -88,14 +88,15 @@ def session_archive(session: GenerationSession) -> bytes:
     parameters = session.parameters()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
-        for image in session.images.all():
-            image.session = session
+        images = list(session.images.all())
+        for image in images:
+            image.session = session  # for its file name, without a query per image
             stem = image_file_name(image).removesuffix(".png")
             with image.file.open("rb") as handle:
                 archive.writestr(f"{stem}.png", handle.read())
             archive.writestr(f"{stem}.txt", a1111_parameters({**parameters, "seed": image.seed}) + "\n")
-        images = [{"index": image.index, "seed": image.seed, "saved": image.saved} for image in session.images.all()]
-        archive.writestr("parameters.json", json.dumps({**parameters, "images": images}, indent=2, default=str))
+        listed = [{"index": image.index, "seed": image.seed, "saved": image.saved} for image in images]
+        archive.writestr("parameters.json", json.dumps({**parameters, "images": listed}, indent=2, default=str))
     return buffer.getvalue()
 
 
@@ -123,7 +124,7 @@ def lineage_images():
     )
 
 
-def lineage_node(image: GeneratedImage, parent: GeneratedImage | None) -> dict:
+def lineage_node(image: GeneratedImage, parameters: dict, parent_parameters: dict | None) -> dict:
     session = image.session
     return {
         "id": image.pk,
@@ -142,7 +143,7 @@ def lineage_node(image: GeneratedImage, parent: GeneratedImage | None) -> dict:
         "saved": image.saved,
         "parent": image.parent_id,
         "parent_deleted": image.parent_deleted,
-        "changes": parameter_changes(lineage_parameters(parent) if parent else None, lineage_parameters(image)),
+        "changes": parameter_changes(parent_parameters, parameters),
     }
 
 
@@ -154,32 +155,36 @@ def image_lineage(image: GeneratedImage) -> dict:
     while chain[-1].parent_id and len(chain) <= MAX_ANCESTORS:
         chain.append(lineage_images().get(pk=chain[-1].parent_id))
     chain.reverse()  # oldest first
-    ancestors = [lineage_node(node, chain[index - 1] if index else None) for index, node in enumerate(chain[:-1])]
-
-    descendants, truncated = descendant_tree(image)
+    parameters = [lineage_parameters(node) for node in chain]
+    nodes = [
+        lineage_node(node, parameters[index], parameters[index - 1] if index else None)
+        for index, node in enumerate(chain)
+    ]
+    descendants, truncated = descendant_tree(image, parameters[-1])
     return {
-        "image": lineage_node(image, chain[-2] if len(chain) > 1 else None),
-        "ancestors": ancestors,
+        "image": nodes[-1],
+        "ancestors": nodes[:-1],
         "starts_at_deleted_image": chain[0].parent_deleted,
         "descendants": descendants,
         "truncated": truncated,
     }
 
 
-def descendant_tree(root: GeneratedImage) -> tuple[list[dict], bool]:
-    """Children level by level (one query per generation), nested under their parents."""
-    by_id = {root.pk: root}
-    level, count = [root.pk], 0
+def descendant_tree(root: GeneratedImage, root_parameters: dict) -> tuple[list[dict], bool]:
+    """Children level by level (one query per generation), nested under their parents;
+    True as well when more than MAX_DESCENDANTS were left out."""
+    parameters_of = {root.pk: root_parameters}
     children_of: dict[int, list[dict]] = {root.pk: []}
-    while level and count < MAX_DESCENDANTS:
-        children = list(lineage_images().filter(parent_id__in=level).order_by("created_at", "id")[:MAX_DESCENDANTS])
+    level, truncated = [root.pk], False
+    while level and not truncated:
+        room = MAX_DESCENDANTS - (len(children_of) - 1)
+        batch = list(lineage_images().filter(parent_id__in=level).order_by("created_at", "id")[: room + 1])
+        truncated, batch = len(batch) > room, batch[:room]
         level = []
-        for child in children[: MAX_DESCENDANTS - count]:
-            node = lineage_node(child, by_id[child.parent_id]) | {"children": []}
-            by_id[child.pk] = child
+        for child in batch:
+            parameters_of[child.pk] = lineage_parameters(child)
+            node = lineage_node(child, parameters_of[child.pk], parameters_of[child.parent_id]) | {"children": []}
             children_of[child.pk] = node["children"]
             children_of[child.parent_id].append(node)
             level.append(child.pk)
-            count += 1
-    truncated = bool(level) and count >= MAX_DESCENDANTS
     return children_of[root.pk], truncated

@@ -40,36 +40,41 @@ def sessions_visible_to(user) -> QuerySet[GenerationSession]:
 
 
 def session_for_member(user, session_id) -> GenerationSession:
-    try:
-        return sessions_visible_to(user).select_related("model").get(pk=session_id)
-    except (GenerationSession.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such generation.") from None
+    return one_or_404(sessions_visible_to(user).select_related("model"), session_id, "generation")
+
+
+def images_with_sessions() -> QuerySet[GeneratedImage]:
+    # Pages, file names and permission checks all read the session: join it up front.
+    return GeneratedImage.objects.select_related("session__model", "session__created_by")
 
 
 def image_for_member(user, image_id) -> GeneratedImage:
     if not user.is_authenticated:
         raise Http404("No such image.")
+    return one_or_404(images_with_sessions().filter(session__project__memberships__user=user), image_id, "image")
+
+
+def image_in_project(project, image_id) -> GeneratedImage:
+    """An image of `project`, whose membership the caller has checked."""
+    return one_or_404(images_with_sessions().filter(session__project=project), image_id, "image")
+
+
+def one_or_404(rows: QuerySet, pk, name: str):
+    """The row `pk` of `rows` (already narrowed to what the user may see), or a 404."""
     try:
-        return GeneratedImage.objects.get(pk=image_id, session__project__memberships__user=user)
-    except (GeneratedImage.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such image.") from None
-
-
-def image_with_session(user, image_id) -> GeneratedImage:
-    """A member's image with its session, model and author, for its page and API."""
-    image = image_for_member(user, image_id)
-    return GeneratedImage.objects.select_related("session__model", "session__created_by", "session__project").get(
-        pk=image.pk
-    )
+        return rows.get(pk=pk)
+    except (rows.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(f"No such {name}.") from None
 
 
 def comparison_for_member(user, comparison_id) -> Comparison:
     if not user.is_authenticated:
         raise Http404("No such comparison.")
-    try:
-        return Comparison.objects.select_related("project").get(pk=comparison_id, project__memberships__user=user)
-    except (Comparison.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such comparison.") from None
+    return one_or_404(Comparison.objects.filter(project__memberships__user=user), comparison_id, "comparison")
+
+
+def comparison_in_project(project, comparison_id) -> Comparison:
+    return one_or_404(Comparison.objects.filter(project=project), comparison_id, "comparison")
 
 
 def comparison_sessions(comparison: Comparison) -> QuerySet[GenerationSession]:

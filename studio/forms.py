@@ -18,10 +18,6 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
 
 
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Membership.Role.choices)
-
-
 class SignupForm(UserCreationForm):
     email = forms.EmailField(required=True, help_text="Project owners can invite you by this address.")
 

@@ -11,18 +11,19 @@ from generation import results
 from generation.api.serializers import ModelEntrySerializer
 from generation.selectors import (
     HistoryFilters,
-    comparison_for_member,
+    comparison_in_project,
     comparison_sessions,
     enabled_models,
     generation_models,
     generation_options,
     history_page,
-    image_with_session,
+    image_in_project,
     project_authors,
 )
 
 from . import services
-from .forms import InviteForm, ProjectForm, RoleForm, SignupForm
+from .forms import InviteForm, ProjectForm, SignupForm
+from .models import Membership
 from .permissions import membership_or_404, project_for_owner, project_for_writer
 from .selectors import projects_for
 
@@ -72,9 +73,7 @@ def workspace(request, project_id):
 def image_page(request, project_id, image_id):
     """One result: large, with its parameters, actions and lineage."""
     membership = membership_or_404(request.user, project_id)
-    image = image_with_session(request.user, image_id)
-    if image.session.project_id != membership.project_id:
-        raise Http404("No such image in this project.")
+    image = image_in_project(membership.project, image_id)
     context = {
         "project": membership.project,
         "membership": membership,
@@ -90,10 +89,7 @@ def image_page(request, project_id, image_id):
 @require_POST
 def image_delete(request, project_id, image_id):
     project = project_for_writer(request.user, project_id)
-    image = image_with_session(request.user, image_id)
-    if image.session.project_id != project.id:
-        raise Http404("No such image in this project.")
-    results.image_delete(image)
+    results.image_delete(image_in_project(project, image_id))
     messages.success(request, "Image deleted. Images made from it now show a deleted parent.")
     return redirect("studio:workspace", project_id=project.id)
 
@@ -102,9 +98,7 @@ def image_delete(request, project_id, image_id):
 def comparison_page(request, project_id, comparison_id):
     """The columns of one comparison, side by side, with a slider overlay for two."""
     membership = membership_or_404(request.user, project_id)
-    comparison = comparison_for_member(request.user, comparison_id)
-    if comparison.project_id != membership.project_id:
-        raise Http404("No such comparison in this project.")
+    comparison = comparison_in_project(membership.project, comparison_id)
     columns = list(comparison_sessions(comparison))
     context = {"project": membership.project, "membership": membership, "comparison": comparison, "columns": columns}
     return render(request, "studio/comparison.html", context)
@@ -121,7 +115,7 @@ def members(request, project_id):
         "members": project.memberships.select_related("user").order_by("user__username"),
         "invite_form": InviteForm(),
         "rename_form": ProjectForm(initial={"name": project.name}),
-        "roles": RoleForm.base_fields["role"].choices,
+        "roles": Membership.Role.choices,
     }
     return render(request, "studio/members.html", context)
 

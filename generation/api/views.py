@@ -192,7 +192,7 @@ class ImageDetailApi(APIView):
     """GET an image with its session's parameters; PATCH {saved}; DELETE (editors and owners)."""
 
     def get(self, request, image_id):
-        image = selectors.image_with_session(request.user, image_id)
+        image = selectors.image_for_member(request.user, image_id)
         data = ImageSerializer(image, context={"request": request}).data
         data["generation"] = GenerationSerializer(image.session, context={"request": request}).data
         return Response(data)

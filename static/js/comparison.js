@@ -4,7 +4,6 @@
   "use strict";
   const root = document.getElementById("comparison");
   if (!root) return;
-  const csrf = decodeURIComponent((document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "");
 
   const slider = document.getElementById("overlay-slider");
   if (slider) {
@@ -17,19 +16,7 @@
   }
 
   root.querySelectorAll(".save-image").forEach((button) => {
-    button.addEventListener("click", async () => {
-      const saved = button.dataset.saved !== "true";
-      const imageId = button.closest("figure").dataset.image;
-      const response = await fetch(`/api/v1/images/${imageId}/`, {
-        method: "PATCH",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ saved }),
-        credentials: "same-origin",
-      });
-      if (!response.ok) return;
-      button.dataset.saved = String(saved);
-      button.textContent = saved ? "★ Saved" : "☆ Save";
-    });
+    window.DeepImage.bindSaveButton(button, button.closest("figure").dataset.image);
   });
 
   const running = [...root.querySelectorAll(".column")].filter((column) => ["queued", "running"].includes(column.dataset.status));

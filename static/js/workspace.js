@@ -12,10 +12,7 @@
   const IMAGE_MODES = ["image_to_image", "image_text", "inpaint"];
   let baseImage = null; // {file} for an upload or {id, url} for a result used as Reference
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  const { api, bindSaveButton, showSaved } = window.DeepImage;
 
   function applyModelDefaults() {
     const model = defaults[$("model").value];
@@ -178,7 +175,7 @@
     const page = `/projects/${projectId}/images/${image.id}/`;
     figure.innerHTML = `<a href="${page}" title="Details and lineage"><img alt=""></a><figcaption>seed ${image.seed} · ${image.width}×${image.height}</figcaption>
       <div class="actions">
-        <button type="button" class="save">${image.saved ? "★ Saved" : "☆ Save"}</button>
+        <button type="button" class="save"></button>
         <button type="button" class="reference">Reference</button>
         <button type="button" class="upscale">Upscale 2×</button>
         <button type="button" class="use" title="Use these parameters: load them into the form">Use params</button>
@@ -186,7 +183,8 @@
         <button type="button" class="delete danger">Delete</button>
       </div>`;
     figure.querySelector("img").src = image.url;
-    figure.querySelector(".save").addEventListener("click", (event) => toggleSaved(image, event.target));
+    showSaved(figure.querySelector(".save"), Boolean(image.saved));
+    bindSaveButton(figure.querySelector(".save"), image.id);
     figure.querySelector(".use").addEventListener("click", () => useParameters(image.id));
     figure.querySelector(".delete").addEventListener("click", () => deleteImage(image, figure));
     if (root.dataset.canWrite !== "true") figure.querySelectorAll(".save, .reference, .upscale, .use, .delete").forEach((el) => el.remove());
@@ -200,23 +198,6 @@
     const preview = results.querySelector(`.preview[data-index="${image.index}"]`);
     if (preview) preview.replaceWith(figure);
     else results.appendChild(figure);
-  }
-
-  async function api(url, options = {}) {
-    const headers = { "X-CSRFToken": csrfToken(), ...(options.json ? { "Content-Type": "application/json" } : {}) };
-    const response = await fetch(url, {
-      method: options.method || "GET", headers, credentials: "same-origin",
-      body: options.json ? JSON.stringify(options.json) : options.body,
-    });
-    const body = response.status === 204 ? {} : await response.json().catch(() => ({ detail: `Server error (${response.status})` }));
-    return { ok: response.ok, body };
-  }
-
-  async function toggleSaved(image, button) {
-    image.saved = !image.saved;
-    const { ok } = await api(`/api/v1/images/${image.id}/`, { method: "PATCH", json: { saved: image.saved } });
-    if (!ok) image.saved = !image.saved;
-    button.textContent = image.saved ? "★ Saved" : "☆ Save";
   }
 
   async function deleteImage(image, figure) {
@@ -428,14 +409,8 @@
   async function submit(data) {
     $("form-errors").textContent = "";
     $("generate").disabled = true;
-    const response = await fetch(`/api/v1/projects/${projectId}/generations/`, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrfToken() },
-      body: data,
-      credentials: "same-origin",
-    });
-    const body = await response.json().catch(() => ({ detail: `Server error (${response.status})` }));
-    if (!response.ok) {
+    const { ok, body } = await api(`/api/v1/projects/${projectId}/generations/`, { method: "POST", body: data });
+    if (!ok) {
       showErrors(body);
       $("generate").disabled = false;
       return;
@@ -450,7 +425,7 @@
       const { ok } = await api(`/api/v1/generations/${followed}/save/`, { method: "POST" });
       if (!ok) return;
       $("save-all").textContent = "★ All saved";
-      $("results").querySelectorAll("figure .save").forEach((button) => { button.textContent = "★ Saved"; });
+      $("results").querySelectorAll("figure .save").forEach((button) => showSaved(button, true));
     });
   }
   $("add-compare").addEventListener("click", addCompareRow);
@@ -458,9 +433,7 @@
   $("cancel").addEventListener("click", async () => {
     $("cancel").disabled = true;
     $("progress-label").textContent = "Cancelling…";
-    await fetch(`/api/v1/generations/${followed}/cancel/`, {
-      method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin",
-    });
+    await api(`/api/v1/generations/${followed}/cancel/`, { method: "POST" });
   });
   $("model").addEventListener("change", applyModelDefaults);
   form.querySelectorAll("input[name=mode]").forEach((radio) => radio.addEventListener("change", showMode));
