@@ -1,3 +1,6 @@
+"""The ASGI application Daphne serves: Django for HTTP, and the generation websockets behind
+the origin check, session-cookie and API-token authentication."""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -10,8 +13,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from deepimage_site.websocket_auth import TokenAuthMiddleware  # noqa: E402
 from generation.routing import websocket_urlpatterns  # noqa: E402
-from generation.websocket_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,3 +1,5 @@
+"""The Celery application of the workers; it reads the CELERY_* settings and finds the apps' tasks."""
+
 import os
 
 from celery import Celery

@@ -30,6 +30,13 @@ def env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     return default if value is None else [item.strip() for item in value.split(",") if item.strip()]
@@ -202,6 +209,7 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True  # the database is the record of every generation
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The Celery queue the workers consume; separate names let several deployments share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DEEPIMAGE_QUEUE", "generation")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -220,20 +228,22 @@ REST_FRAMEWORK = {
 DEEPIMAGE_MAX_PIPELINES = env_int("DEEPIMAGE_MAX_PIPELINES", 2)
 # Weights a worker keeps loaded; 0 means 70% of the GPU's memory (no limit on CPU).
 DEEPIMAGE_MEMORY_BUDGET_MB = env_int("DEEPIMAGE_MEMORY_BUDGET_MB", 0)
-DEEPIMAGE_DTYPE = os.environ.get("DEEPIMAGE_DTYPE", "fp16")  # on GPUs: fp16, bf16 or fp32
-DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)
+DEEPIMAGE_DTYPE = env_choice("DEEPIMAGE_DTYPE", "fp16", ("fp16", "bf16", "fp32"))  # on GPUs; CPUs run fp32
+DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)  # the one configurable limit; see engine/limits.py
 DEEPIMAGE_PREVIEW_EVERY = env_int("DEEPIMAGE_PREVIEW_EVERY", 2)  # steps between live previews; 0: none
 DEEPIMAGE_MODELS_DIR = Path(os.environ.get("DEEPIMAGE_MODELS_DIR", DATA_DIR / "models"))
-DEEPIMAGE_MAX_IMAGES = 4
+# Catalog checks and loads use only the local Hugging Face cache when set (huggingface_hub reads it too).
+HF_HUB_OFFLINE = env_bool("HF_HUB_OFFLINE", False)
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }

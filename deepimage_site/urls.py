@@ -1,6 +1,14 @@
+"""The site's routes: admin, accounts, the API (studio's and generation's under one `api`
+namespace at /api/v1/) and the browser studio."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from generation.api.urls import urlpatterns as generation_api
+from studio.api.urls import urlpatterns as studio_api
+
+api_urls = (studio_api + generation_api, "api")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -8,6 +16,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("api/v1/", include("generation.api.urls")),
+    path("api/v1/", include(api_urls)),
     path("", include("studio.urls")),
 ]

@@ -1,7 +1,9 @@
+"""The admin of the catalog (with the "Test load on a worker" action), sessions and comparisons."""
+
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import services
+from . import catalog
 from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
 
 
@@ -47,7 +49,7 @@ class ModelEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test load on a worker")
     def test_load(self, request, queryset):
-        count = services.catalog_request_test(queryset)
+        count = catalog.catalog_request_test(queryset)
         self.message_user(
             request,
             f"Queued {count} test load(s). A worker loads each entry; reload this page for the result.",

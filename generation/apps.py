@@ -1,3 +1,5 @@
+"""The generation app: catalog, submission, execution, results and their API and websockets."""
+
 from django.apps import AppConfig
 
 

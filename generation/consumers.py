@@ -1,3 +1,5 @@
+"""The websocket consumer that streams one generation session's events to project members."""
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 

@@ -1,3 +1,6 @@
+"""The catalog (ModelEntry), generation sessions with the adapters they used, their images
+(lineage through `parent`) and comparisons. Choices and ranges come from the engine."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -5,26 +8,38 @@ from django.db import models
 
 from studio.models import Project
 
-from .engine.requests import RESIZE_MODES, ModelSpec
+from .engine import limits
+from .engine.families import PROFILES, profile
+from .engine.requests import MODE_LABELS, RESIZE_MODE_LABELS, ModelSpec
 from .engine.samplers import SAMPLER_NAMES
 from .engine.sources import source_problem
 
 
-def validate_multiple_of_8(value: int):
-    # The VAE works on 8×8 pixel cells; other sizes fail deep inside diffusers.
-    if value % 8:
-        raise ValidationError(f"{value} is not a multiple of 8.")
+def validate_image_side(value: int):
+    """At least MIN_SIDE, at most DEEPIMAGE_MAX_IMAGE_SIDE, a multiple of the VAE's 8-pixel cell."""
+    if not limits.MIN_SIDE <= value <= settings.DEEPIMAGE_MAX_IMAGE_SIDE:
+        raise ValidationError(f"{value} is outside {limits.MIN_SIDE}–{settings.DEEPIMAGE_MAX_IMAGE_SIDE} pixels.")
+    if value % limits.SIDE_MULTIPLE:
+        raise ValidationError(f"{value} is not a multiple of {limits.SIDE_MULTIPLE}.")
 
 
-IMAGE_SIDE_VALIDATORS = [MinValueValidator(64), MaxValueValidator(2048), validate_multiple_of_8]
+def within(allowed: limits.Range) -> list:
+    """Django validators for one of the engine's ranges."""
+    return [MinValueValidator(allowed.min), MaxValueValidator(allowed.max)]
+
+
+def choices_from(labels: dict[str, str], class_name: str):
+    """TextChoices built from the engine's {value: label} dict: "sdxl-turbo" becomes SDXL_TURBO."""
+    return models.TextChoices(
+        class_name, [(value.upper().replace("-", "_"), (value, label)) for value, label in labels.items()]
+    )
+
+
 SAMPLER_CHOICES = [(name, name) for name in SAMPLER_NAMES]
-RESIZE_MODE_LABELS = {
-    "just_resize": "Just resize (stretch)",
-    "crop_and_resize": "Crop and resize (cover)",
-    "resize_and_fill": "Resize and fill (contain)",
-}
-RESIZE_MODE_CHOICES = [(mode, RESIZE_MODE_LABELS[mode]) for mode in RESIZE_MODES]  # the engine's list, labelled
-UNIT_INTERVAL = [MinValueValidator(0), MaxValueValidator(1)]
+RESIZE_MODE_CHOICES = list(RESIZE_MODE_LABELS.items())
+
+
+FAMILY_DEFAULT = "Blank: the family's default (its native size, steps and guidance)."
 
 
 class ModelEntry(models.Model):
@@ -38,11 +53,7 @@ class ModelEntry(models.Model):
         THIRD_PARTY = "third_party", "Third-party Models"
         CUSTOMIZED = "customized", "Customized Models"
 
-    class Family(models.TextChoices):
-        SD15 = "sd15", "Stable Diffusion 1.5"
-        SD21 = "sd21", "Stable Diffusion 2.1"
-        SDXL = "sdxl", "SDXL"
-        SDXL_TURBO = "sdxl-turbo", "SDXL-Turbo"
+    Family = choices_from({family: family_profile.label for family, family_profile in PROFILES.items()}, "Family")
 
     class TestStatus(models.TextChoices):
         PENDING = "pending", "Testing on a worker…"
@@ -77,13 +88,22 @@ class ModelEntry(models.Model):
         help_text="For adapters: the base model they were trained on.",
     )
     description = models.TextField(blank=True)
+    # Left blank, each default is seeded from the family's (see `seed_family_defaults`).
     default_steps = models.PositiveSmallIntegerField(
-        default=20, validators=[MinValueValidator(1), MaxValueValidator(150)]
+        null=True, blank=True, validators=within(limits.STEPS), help_text=FAMILY_DEFAULT
     )
-    default_guidance_scale = models.FloatField(default=7.5, validators=[MinValueValidator(0), MaxValueValidator(30)])
-    default_width = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
-    default_height = models.PositiveSmallIntegerField(default=512, validators=IMAGE_SIDE_VALIDATORS)
-    default_sampler = models.CharField(max_length=40, blank=True, choices=SAMPLER_CHOICES)
+    default_guidance_scale = models.FloatField(
+        null=True, blank=True, validators=within(limits.GUIDANCE_SCALE), help_text=FAMILY_DEFAULT
+    )
+    default_width = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[validate_image_side], help_text=FAMILY_DEFAULT
+    )
+    default_height = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[validate_image_side], help_text=FAMILY_DEFAULT
+    )
+    default_sampler = models.CharField(
+        max_length=40, blank=True, choices=SAMPLER_CHOICES, help_text="Blank: the scheduler saved with the model."
+    )
     preview = models.ImageField(upload_to="catalog/", blank=True, help_text="A sample image shown in the picker.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,6 +118,11 @@ class ModelEntry(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # However the entry is made (admin, command, shell), a blank default means the family's.
+        self.seed_family_defaults()
+        super().save(*args, **kwargs)
 
     def clean(self):
         self.clean_source()
@@ -114,10 +139,31 @@ class ModelEntry(models.Model):
         elif self.base_model_id:
             raise ValidationError({"base_model": "Only adapters name a base model."})
 
+    def seed_family_defaults(self) -> None:
+        """Fill the defaults left blank from the family: an SDXL-Turbo entry starts at one step
+        without guidance, an SDXL one at 1024², an SD 2.1 one at 768². (A blank sampler stays
+        blank: the scheduler saved with the model is the one it was made for.)"""
+        if self.family not in PROFILES:
+            return  # the field's own choices error says it
+        family = profile(self.family)
+        for field, value in (
+            ("default_steps", family.default_steps),
+            ("default_guidance_scale", family.default_guidance_scale),
+            ("default_width", family.native_side),
+            ("default_height", family.native_side),
+        ):
+            if getattr(self, field) in (None, ""):
+                setattr(self, field, value)
+
     def clean_source(self):
         if not self.source:
             return  # the field's own "required" error says it
-        problem = source_problem(self.source, adapter=self.kind == self.Kind.ADAPTER, config=self.config)
+        problem = source_problem(
+            self.source,
+            adapter=self.kind == self.Kind.ADAPTER,
+            config=self.config,
+            hub_offline=settings.HF_HUB_OFFLINE,
+        )
         if problem:
             raise ValidationError({problem.field: problem.message})
 
@@ -147,12 +193,7 @@ def input_upload_path(session: "GenerationSession", filename: str) -> str:
 class GenerationSession(models.Model):
     """One press of Generate: its parameters, its progress, and (through images) its results."""
 
-    class Mode(models.TextChoices):
-        TEXT_TO_IMAGE = "text_to_image", "Text to image"
-        IMAGE_TO_IMAGE = "image_to_image", "Image to image"
-        IMAGE_TEXT = "image_text", "Image + text"
-        INPAINT = "inpaint", "Inpainting"
-        UPSCALE = "upscale", "Upscale 2×"
+    Mode = choices_from(MODE_LABELS, "Mode")
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -168,17 +209,17 @@ class GenerationSession(models.Model):
 
     prompt = models.TextField(blank=True)
     negative_prompt = models.TextField(blank=True)
-    steps = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(150)])
-    guidance_scale = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(30)])
-    seed = models.BigIntegerField(validators=[MinValueValidator(0), MaxValueValidator(2**32 - 1)])
-    width = models.PositiveSmallIntegerField(validators=IMAGE_SIDE_VALIDATORS)
-    height = models.PositiveSmallIntegerField(validators=IMAGE_SIDE_VALIDATORS)
-    num_images = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
+    steps = models.PositiveSmallIntegerField(validators=within(limits.STEPS))
+    guidance_scale = models.FloatField(validators=within(limits.GUIDANCE_SCALE))
+    seed = models.BigIntegerField(validators=within(limits.SEED))
+    width = models.PositiveSmallIntegerField(validators=[validate_image_side])
+    height = models.PositiveSmallIntegerField(validators=[validate_image_side])
+    num_images = models.PositiveSmallIntegerField(validators=within(limits.NUM_IMAGES))
     sampler = models.CharField(max_length=40, blank=True, choices=SAMPLER_CHOICES)
-    eta = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
-    clip_skip = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(12)])
-    guidance_rescale = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
-    strength = models.FloatField(default=0.75, validators=UNIT_INTERVAL, help_text="Denoising strength.")
+    eta = models.FloatField(default=0.0, validators=within(limits.ETA))
+    clip_skip = models.PositiveSmallIntegerField(default=0, validators=within(limits.CLIP_SKIP))
+    guidance_rescale = models.FloatField(default=0.0, validators=within(limits.GUIDANCE_RESCALE))
+    strength = models.FloatField(default=0.75, validators=within(limits.STRENGTH), help_text="Denoising strength.")
     resize_mode = models.CharField(max_length=20, choices=RESIZE_MODE_CHOICES, default="just_resize")
     aspect = models.CharField(max_length=10, blank=True, help_text="The aspect preset the size came from.")
     init_image = models.FileField(upload_to=input_upload_path, blank=True)
@@ -254,7 +295,7 @@ class SessionAdapter(models.Model):
 
     session = models.ForeignKey(GenerationSession, on_delete=models.CASCADE, related_name="adapters_used")
     adapter = models.ForeignKey(ModelEntry, on_delete=models.PROTECT, related_name="+")
-    weight = models.FloatField(validators=[MinValueValidator(-2), MaxValueValidator(2)])
+    weight = models.FloatField(validators=within(limits.ADAPTER_WEIGHT))
     position = models.PositiveSmallIntegerField()
     file_hash = models.CharField(max_length=20, blank=True)
 

@@ -1,3 +1,5 @@
+"""The websocket routes."""
+
 from django.urls import path
 
 from .consumers import GenerationConsumer

@@ -1,4 +1,5 @@
-"""Reads that decide what a user may see."""
+"""Reads: what a user may see (catalog, sessions, images, comparisons), project history with
+its filters, and the state a websocket client starts from. Lineage reads are in lineage.py."""
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -9,10 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from . import events
-from .engine.families import PROFILES
-from .engine.samplers import SAMPLER_NAMES
-from .engine.sizing import ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE
-from .models import RESIZE_MODE_CHOICES, Comparison, GeneratedImage, GenerationSession, ModelEntry
+from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
 
 HISTORY_PAGE_SIZE = 20
 
@@ -175,15 +173,4 @@ def generation_state(session_id: int) -> dict:
         "total_steps": session.progress_total,
         "error": session.error_message,
         "images": [events.image_payload(image) for image in session.images.all()],
-    }
-
-
-def generation_options() -> dict:
-    """Every choice a generation request accepts, with labels and per-family sizes."""
-    return {
-        "modes": [{"value": value, "label": label} for value, label in GenerationSession.Mode.choices],
-        "samplers": list(SAMPLER_NAMES),
-        "aspects": [*ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE],
-        "resize_modes": [{"value": value, "label": label} for value, label in RESIZE_MODE_CHOICES],
-        "native_sides": {family: family_profile.native_side for family, family_profile in PROFILES.items()},
     }

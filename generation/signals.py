@@ -1,16 +1,17 @@
+"""Signal receivers: a restarted worker fails its orphans, and deleted rows take their files."""
+
 from celery.signals import worker_ready
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from .execution import generation_fail_orphans
 from .models import GeneratedImage, GenerationSession, ModelEntry
 
 
 @worker_ready.connect
 def fail_generations_left_running(sender, **kwargs):
     """A worker that starts again fails the jobs its previous life was killed in."""
-    from .services import generation_fail_orphans
-
     generation_fail_orphans(worker=sender.hostname)
 
 

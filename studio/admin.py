@@ -1,3 +1,5 @@
+"""The admin of projects, with their members inline."""
+
 from django.contrib import admin
 
 from .models import Membership, Project

@@ -1,3 +1,5 @@
+"""The studio app: accounts, projects, members and permissions, and the browser pages."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The forms of the studio pages: a project's name, an invitation, and sign-up."""
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm

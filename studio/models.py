@@ -1,3 +1,5 @@
+"""Projects and memberships, with their three roles."""
+
 from django.conf import settings
 from django.db import models
 

@@ -1,3 +1,5 @@
+"""Every write to projects and memberships: create, rename, delete, invite, change a role, remove."""
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction

@@ -12,8 +12,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from deepimage_site import stack
+from generation import execution, submission
+from generation.engine import GenerationRequest, ModelSpec
 from generation.engine.tiny import build_tiny_pipeline, save_tiny_adapter, save_tiny_model, save_tiny_sd15_model
-from generation.models import ModelEntry
+from generation.models import GenerationSession, ModelEntry
 from studio.models import Membership
 from studio.services import membership_set, project_create
 
@@ -88,6 +90,82 @@ def tiny_adapter():
         return made[kind, family]
 
     return adapter
+
+
+@pytest.fixture
+def engine_job(tiny_model_dir):
+    """engine_job(**fields) -> an engine GenerationRequest: the tiny SD 1.5 pipeline, 4 steps at 64²;
+    `folder` and `family` name another tiny pipeline."""
+
+    def make(folder=None, family: str = "sd15", **fields) -> GenerationRequest:
+        values = {
+            "model": ModelSpec(source=str(folder or tiny_model_dir), family=family),
+            "prompt": "a lighthouse at dusk",
+            "seed": 11,
+            "steps": 4,
+            "width": 64,
+            "height": 64,
+        }
+        return GenerationRequest(**(values | fields))
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def own_media_folder(request, settings, tmp_path):
+    """Database ids restart after each test's rollback; files must not outlive their rows, so
+    each test stores into its own folder. Stack tests keep the data folder's media, which
+    their worker process writes to."""
+    if "live_stack" not in request.fixturenames:
+        settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def stored_files(own_media_folder):
+    """stored_files() -> every file under the media folder, relative to it, sorted."""
+
+    def listing() -> list[str]:
+        root = own_media_folder
+        return (
+            sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
+        )
+
+    return listing
+
+
+@pytest.fixture
+def submit(team, tiny_model):
+    """submit(**fields) -> a queued session of bob's in the team's project: the tiny model,
+    "a barn", 4 steps, unless `model`, `user`, `project` or the fields say otherwise."""
+
+    def make(model=None, user=None, project=None, **fields) -> GenerationSession:
+        return submission.generation_submit(
+            user=user or team.bob,
+            project=project or team.project,
+            model_id=(model or tiny_model).id,
+            **({"prompt": "a barn", "steps": 4} | fields),
+        )
+
+    return make
+
+
+@pytest.fixture
+def run():
+    """run(session or id) -> the session after a worker ran it in this process."""
+
+    def run_session(session) -> GenerationSession:
+        session_id = getattr(session, "id", session)
+        execution.generation_run(session_id, worker="test")
+        return GenerationSession.objects.get(pk=session_id)
+
+    return run_session
+
+
+@pytest.fixture
+def generated(submit, run):
+    """generated(**fields) -> a finished session, submitted as `submit` does and run."""
+    return lambda **fields: run(submit(**fields))
 
 
 @pytest.fixture

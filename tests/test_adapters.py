@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from generation.engine import AdapterSpec, Engine, GenerationError, GenerationRequest, ModelSpec, PipelineCache
+from generation.engine import AdapterSpec, Engine, GenerationError, PipelineCache
 
-KINDS = ["lora", "kohya", "dylora", "loha", "lokr"]
+KINDS = ["lora", "kohya", "dylora", "loha", "lokr", "loha-kohya", "lokr-kohya"]
 
 
 @pytest.fixture
@@ -14,21 +14,11 @@ def engine():
 
 
 @pytest.fixture
-def job(tiny_model_dir):
-    def make(*adapters: AdapterSpec, **overrides) -> GenerationRequest:
-        values = {
-            "model": ModelSpec(source=str(tiny_model_dir)),
-            "prompt": "a red fox",
-            "seed": 5,
-            "steps": 4,
-            "width": 64,
-            "height": 64,
-            "adapters": adapters,
-            "preview_every": 0,
-        }
-        return GenerationRequest(**(values | overrides))
-
-    return make
+def job(engine_job):
+    """job(*adapters, **fields) -> the shared tiny request with these adapters, no previews."""
+    return lambda *adapters, **fields: engine_job(
+        adapters=adapters, prompt="a red fox", seed=5, preview_every=0, **fields
+    )
 
 
 def pixels(result) -> np.ndarray:
@@ -44,6 +34,14 @@ def test_each_adapter_format_changes_the_image_and_matches_its_fused_weights(eng
     assert np.abs(pixels(adapted) - base).max() > 5
     assert len(adapted.adapter_hashes[adapter.source]) == 10
     assert engine.verify_adapters(job(adapter)) < 1e-4  # unmerged vs fused, on 0–1 pixels
+
+
+@pytest.mark.parametrize("kind", ["loha", "lokr"])
+def test_lycoris_files_under_kohya_names_load_like_peft_names(engine, job, tiny_adapter, kind):
+    peft_named = pixels(engine.generate(job(AdapterSpec(str(tiny_adapter(kind))))))
+    kohya_named = pixels(engine.generate(job(AdapterSpec(str(tiny_adapter(f"{kind}-kohya"))))))
+
+    assert np.array_equal(peft_named, kohya_named)
 
 
 def test_a_job_without_adapters_gets_the_exact_base_model_back(engine, job, tiny_adapter):

@@ -7,16 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from generation import services
+from generation import catalog
 from generation.engine.sources import source_problem
 from generation.models import ModelEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
-
-
-@pytest.fixture(autouse=True)
-def own_media_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def entry(**values) -> ModelEntry:
@@ -36,8 +31,8 @@ def test_a_real_diffusers_folder_passes(tiny_model_dir):
         ({"source": "someone/not-cached-model"}, "source", "not in this machine's Hugging Face cache"),
     ],
 )
-def test_a_source_that_does_not_exist_is_refused_on_save(monkeypatch, values, field, words):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_a_source_that_does_not_exist_is_refused_on_save(settings, values, field, words):
+    settings.HF_HUB_OFFLINE = True
     with pytest.raises(ValidationError) as refused:
         entry(**values).full_clean()
     assert words in " ".join(refused.value.message_dict[field])
@@ -85,14 +80,14 @@ def test_the_admin_form_shows_the_source_error(admin_client, db):
 
 
 def test_test_load_reports_success_with_size_and_hash(tiny_model):
-    tested = services.catalog_test_load(tiny_model.id, worker="gpu-0")
+    tested = catalog.catalog_test_load(tiny_model.id, worker="gpu-0")
 
     assert tested.test_status == "passed" and tested.tested_at is not None
     assert "Loaded" in tested.test_message and "model hash" in tested.test_message and "gpu-0" in tested.test_message
 
 
 def test_test_load_reports_a_failure_readably(broken_model):
-    tested = services.catalog_test_load(broken_model.id)
+    tested = catalog.catalog_test_load(broken_model.id)
 
     assert tested.test_status == "failed" and "Could not load model" in tested.test_message
 
@@ -101,7 +96,7 @@ def test_test_load_of_an_adapter_applies_it_to_its_base(tiny_model, tiny_adapter
     adapter = ModelEntry.objects.create(
         name="Ink", kind="adapter", origin="customized", source=str(tiny_adapter("lokr")), base_model=tiny_model
     )
-    tested = services.catalog_test_load(adapter.id)
+    tested = catalog.catalog_test_load(adapter.id)
 
     assert tested.test_status == "passed" and "Applied onto Tiny SD 1.5" in tested.test_message
 
@@ -136,10 +131,37 @@ def test_a_preview_is_served_to_signed_in_users_and_listed(tiny_model, team, api
     assert client.get(data["preview_url"]).status_code in (401, 403)
 
 
-def test_the_picker_groups_entries_and_carries_family_and_description(client, team, tiny_model):
-    ModelEntry.objects.create(name="House style", origin="customized", source=tiny_model.source, description="Ours")
-    client.force_login(team.bob)
-    page = client.get(f"/projects/{team.project.id}/").content.decode()
+@pytest.mark.parametrize(
+    ("family", "steps", "guidance", "side"),
+    [("sd15", 25, 7.5, 512), ("sd21", 25, 7.0, 768), ("sdxl", 30, 6.0, 1024), ("sdxl-turbo", 1, 0.0, 512)],
+)
+def test_a_new_entry_starts_from_its_familys_defaults(family, steps, guidance, side):
+    saved = ModelEntry.objects.create(name=f"New {family}", family=family, source="x")
 
-    assert page.index('optgroup label="Customized Models"') < page.index('optgroup label="Third-party Models"')
-    assert "House style · Stable Diffusion 1.5" in page and '"description": "Ours"' in page
+    assert (saved.default_steps, saved.default_guidance_scale) == (steps, guidance)
+    assert (saved.default_width, saved.default_height) == (side, side)
+    assert saved.default_sampler == ""  # the scheduler saved with the model
+
+
+def test_defaults_the_admin_sets_are_kept(db):
+    saved = ModelEntry.objects.create(name="Tuned Turbo", family="sdxl-turbo", source="x", default_steps=4)
+
+    assert (saved.default_steps, saved.default_guidance_scale) == (4, 0.0)
+
+
+def test_the_admin_form_seeds_blank_defaults_from_the_family(admin_client, tiny_family_dir):
+    response = admin_client.post(
+        "/admin/generation/modelentry/add/",
+        {
+            "name": "Turbo",
+            "kind": "base",
+            "origin": "third_party",
+            "family": "sdxl-turbo",
+            "source": str(tiny_family_dir("sdxl-turbo")),
+            "enabled": "on",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    turbo = ModelEntry.objects.get(name="Turbo")
+    assert (turbo.default_steps, turbo.default_guidance_scale, turbo.default_width) == (1, 0.0, 512)

@@ -8,7 +8,6 @@ from generation.engine import (
     MODES,
     Engine,
     GenerationError,
-    GenerationRequest,
     InvalidRequest,
     JobHooks,
     ModelSpec,
@@ -38,18 +37,12 @@ def centre_mask(size=(80, 64)) -> Image.Image:
     return mask
 
 
-def job(folder, family="sd15", **overrides) -> GenerationRequest:
-    values = {
-        "model": ModelSpec(source=str(folder), family=family),
-        "prompt": "a lighthouse at dusk",
-        "seed": 11,
-        "steps": 4,
-        "width": 64,
-        "height": 64,
-        "init_image": red_square(),
-        "mask_image": centre_mask(),
-    }
-    return GenerationRequest(**(values | overrides))
+@pytest.fixture
+def job(engine_job):
+    """job(folder, family, **fields) -> a request with a red-square base image and a centre mask."""
+    return lambda folder, family="sd15", **fields: engine_job(
+        folder, family, **({"init_image": red_square(), "mask_image": centre_mask()} | fields)
+    )
 
 
 def pixels(picture) -> np.ndarray:
@@ -58,7 +51,7 @@ def pixels(picture) -> np.ndarray:
 
 @pytest.mark.parametrize("family", ["sd15", "sd21", "sdxl", "sdxl-turbo"])
 @pytest.mark.parametrize("mode", MODES)
-def test_every_mode_runs_on_every_family(engine, tiny_family_dir, family, mode):
+def test_every_mode_runs_on_every_family(engine, tiny_family_dir, family, mode, job):
     seen = []
     result = engine.generate(
         job(tiny_family_dir(family), family, mode=mode, num_images=2, width=72, height=64),
@@ -70,7 +63,7 @@ def test_every_mode_runs_on_every_family(engine, tiny_family_dir, family, mode):
     assert len(result.model_hash) == 10
 
 
-def test_modes_share_the_loaded_weights_instead_of_copying_them(engine, tiny_family_dir):
+def test_modes_share_the_loaded_weights_instead_of_copying_them(engine, tiny_family_dir, job):
     spec_dir = tiny_family_dir("sd15")
     engine.generate(job(spec_dir, mode="image_to_image"))
     engine.generate(job(spec_dir, mode="inpaint"))
@@ -83,7 +76,7 @@ def test_modes_share_the_loaded_weights_instead_of_copying_them(engine, tiny_fam
         assert derived.text_encoder is model.pipeline.text_encoder
 
 
-def test_image_to_image_depends_on_the_image_and_the_strength(engine, tiny_family_dir):
+def test_image_to_image_depends_on_the_image_and_the_strength(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15")
     first = pixels(engine.generate(job(folder, mode="image_to_image", steps=8)).pictures[0])
     other_image = pixels(
@@ -95,7 +88,7 @@ def test_image_to_image_depends_on_the_image_and_the_strength(engine, tiny_famil
     assert not np.array_equal(first, other_strength)
 
 
-def test_image_to_image_runs_strength_times_steps(engine, tiny_family_dir):
+def test_image_to_image_runs_strength_times_steps(engine, tiny_family_dir, job):
     seen = []
     engine.generate(
         job(tiny_family_dir("sd15"), mode="image_to_image", sampler="Euler", steps=10, strength=0.5),
@@ -104,7 +97,7 @@ def test_image_to_image_runs_strength_times_steps(engine, tiny_family_dir):
     assert seen[-1].total_steps == 5
 
 
-def test_variations_accept_an_empty_prompt_but_image_plus_text_does_not(engine, tiny_family_dir):
+def test_variations_accept_an_empty_prompt_but_image_plus_text_does_not(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15")
     assert engine.generate(job(folder, mode="image_to_image", prompt="")).pictures
 
@@ -113,7 +106,7 @@ def test_variations_accept_an_empty_prompt_but_image_plus_text_does_not(engine, 
     assert refused.value.field == "prompt"
 
 
-def test_inpainting_repaints_the_masked_area_and_keeps_the_rest(engine, tiny_family_dir):
+def test_inpainting_repaints_the_masked_area_and_keeps_the_rest(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15")
     one = pixels(engine.generate(job(folder, mode="inpaint", width=80, height=64, seed=1)).pictures[0])
     two = pixels(engine.generate(job(folder, mode="inpaint", width=80, height=64, seed=2)).pictures[0])
@@ -126,7 +119,7 @@ def test_inpainting_repaints_the_masked_area_and_keeps_the_rest(engine, tiny_fam
     assert seed_change[masked].mean() > 4 * seed_change[corners].mean()
 
 
-def test_a_9_channel_inpainting_checkpoint_inpaints_and_refuses_other_modes(engine, tiny_family_dir):
+def test_a_9_channel_inpainting_checkpoint_inpaints_and_refuses_other_modes(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15", inpainting=True)
     result = engine.generate(job(folder, mode="inpaint", width=80, height=64))
     assert result.pictures[0].image.size == (80, 64)
@@ -135,7 +128,7 @@ def test_a_9_channel_inpainting_checkpoint_inpaints_and_refuses_other_modes(engi
         engine.generate(job(folder, mode="text_to_image"))
 
 
-def test_upscale_doubles_through_image_to_image_at_the_target_size(engine, tiny_family_dir):
+def test_upscale_doubles_through_image_to_image_at_the_target_size(engine, tiny_family_dir, job):
     small = red_square((40, 32))
     result = engine.generate(job(tiny_family_dir("sd15"), mode="upscale", init_image=small, width=80, height=64))
 
@@ -143,27 +136,27 @@ def test_upscale_doubles_through_image_to_image_at_the_target_size(engine, tiny_
 
 
 @pytest.mark.parametrize("sampler", SAMPLER_NAMES)
-def test_every_sampler_name_runs_and_is_reported_back(engine, tiny_family_dir, sampler):
+def test_every_sampler_name_runs_and_is_reported_back(engine, tiny_family_dir, sampler, job):
     result = engine.generate(job(tiny_family_dir("sd15"), sampler=sampler, steps=3))
 
     assert result.sampler == sampler
     assert result.pictures[0].image.size == (64, 64)
 
 
-def test_samplers_keep_the_models_prediction_type(engine, tiny_family_dir):
+def test_samplers_keep_the_models_prediction_type(engine, tiny_family_dir, job):
     engine.generate(job(tiny_family_dir("sd21"), "sd21", sampler="Euler a"))
     model = engine.cache.get(ModelSpec(source=str(tiny_family_dir("sd21")), family="sd21"))
 
     assert model.for_mode("text_to_image").scheduler.config.prediction_type == "v_prediction"
 
 
-def test_unknown_sampler_is_refused_by_name(engine, tiny_family_dir):
+def test_unknown_sampler_is_refused_by_name(engine, tiny_family_dir, job):
     with pytest.raises(InvalidRequest, match="Unknown sampler 'Euler b'") as refused:
         engine.generate(job(tiny_family_dir("sd15"), sampler="Euler b"))
     assert refused.value.field == "sampler"
 
 
-def test_eta_clip_skip_and_guidance_rescale_change_the_image(engine, tiny_family_dir):
+def test_eta_clip_skip_and_guidance_rescale_change_the_image(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15")
     plain = pixels(engine.generate(job(folder, sampler="DDIM")).pictures[0])
 
@@ -172,18 +165,18 @@ def test_eta_clip_skip_and_guidance_rescale_change_the_image(engine, tiny_family
         assert not np.array_equal(plain, changed), change
 
 
-def test_guidance_rescale_is_refused_where_diffusers_ignores_it(engine, tiny_family_dir):
+def test_guidance_rescale_is_refused_where_diffusers_ignores_it(engine, tiny_family_dir, job):
     with pytest.raises(InvalidRequest) as refused:
         engine.generate(job(tiny_family_dir("sd15"), mode="image_to_image", guidance_rescale=0.5))
     assert refused.value.field == "guidance_rescale"
 
 
-def test_a_strength_too_low_for_one_step_is_refused(engine, tiny_family_dir):
+def test_a_strength_too_low_for_one_step_is_refused(engine, tiny_family_dir, job):
     with pytest.raises(InvalidRequest, match="below one step"):
         engine.generate(job(tiny_family_dir("sd15"), mode="image_to_image", steps=4, strength=0.1))
 
 
-def test_image_modes_need_an_image_and_inpainting_a_mask_of_its_size(engine, tiny_family_dir):
+def test_image_modes_need_an_image_and_inpainting_a_mask_of_its_size(engine, tiny_family_dir, job):
     folder = tiny_family_dir("sd15")
     with pytest.raises(InvalidRequest) as no_image:
         engine.generate(job(folder, mode="image_text", init_image=None))
@@ -194,7 +187,7 @@ def test_image_modes_need_an_image_and_inpainting_a_mask_of_its_size(engine, tin
     assert wrong_mask.value.field == "mask_image"
 
 
-def test_previews_come_every_few_steps_one_per_image(engine, tiny_family_dir):
+def test_previews_come_every_few_steps_one_per_image(engine, tiny_family_dir, job):
     seen = []
     engine.generate(
         job(tiny_family_dir("sd15"), sampler="Euler", steps=6, num_images=3, preview_every=2),
@@ -216,7 +209,7 @@ def test_previews_are_latent_sized_rgb_pictures_one_per_image():
     assert len(previews) == 4 and {(preview.mode, preview.size) for preview in previews} == {("RGB", (48, 64))}
 
 
-def test_single_file_checkpoint_loads_with_a_local_config_folder(engine, tiny_family_dir, tmp_path):
+def test_single_file_checkpoint_loads_with_a_local_config_folder(engine, tiny_family_dir, tmp_path, job):
     folder = tiny_family_dir("sd15")
     pipeline = build_tiny_pipeline("sd15")
     checkpoint = export_single_file(pipeline, tmp_path / "community-model.safetensors")
@@ -230,7 +223,7 @@ def test_single_file_checkpoint_loads_with_a_local_config_folder(engine, tiny_fa
     assert np.abs(pixels(single.pictures[0]) - pixels(from_folder.pictures[0])).max() <= 1
 
 
-def test_single_file_without_config_is_a_readable_error(engine, tmp_path, monkeypatch):
+def test_single_file_without_config_is_a_readable_error(engine, tmp_path, monkeypatch, job):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     checkpoint = export_single_file(build_tiny_pipeline("sd15"), tmp_path / "alone.safetensors")
 
@@ -238,14 +231,14 @@ def test_single_file_without_config_is_a_readable_error(engine, tmp_path, monkey
         engine.generate(job(checkpoint, model=ModelSpec(source=str(checkpoint))))
 
 
-def test_a_model_over_the_memory_budget_is_refused_clearly(tiny_family_dir):
+def test_a_model_over_the_memory_budget_is_refused_clearly(tiny_family_dir, job):
     engine = Engine(PipelineCache(device="cpu", memory_budget=1024 * 1024))
 
     with pytest.raises(GenerationError, match="memory budget"):
         engine.generate(job(tiny_family_dir("sd15")))
 
 
-def test_budget_evicts_the_least_recently_used_model(tiny_family_dir):
+def test_budget_evicts_the_least_recently_used_model(tiny_family_dir, job):
     probe = Engine(PipelineCache(device="cpu"))
     sd15_size = probe.load(ModelSpec(source=str(tiny_family_dir("sd15")))).size_bytes
     engine = Engine(PipelineCache(max_pipelines=5, device="cpu", memory_budget=int(sd15_size * 1.5)))

@@ -6,16 +6,11 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from generation import services
+from generation import submission
 from generation.engine.metadata import read_parameters
 from generation.models import GenerationSession, ModelEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
-
-
-@pytest.fixture(autouse=True)
-def own_media_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def png(size=(96, 64), colour=(200, 40, 40), mode="RGB") -> io.BytesIO:
@@ -24,11 +19,6 @@ def png(size=(96, 64), colour=(200, 40, 40), mode="RGB") -> io.BytesIO:
     buffer.seek(0)
     buffer.name = "upload.png"
     return buffer
-
-
-def stored_files(settings) -> list[str]:
-    root = settings.MEDIA_ROOT
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def generations_url(project_id: int) -> str:
@@ -47,22 +37,7 @@ def adapter(tiny_model, tiny_adapter) -> ModelEntry:
     )
 
 
-def run(session_id: int) -> GenerationSession:
-    services.generation_run(session_id, worker="test")
-    return GenerationSession.objects.get(pk=session_id)
-
-
-def generated(team, model, project=None, **values) -> GenerationSession:
-    """A finished text-to-image session of one "a barn" image, made by bob."""
-    project = project or team.project
-    return run(
-        services.generation_submit(
-            user=team.bob, project=project, model_id=model.id, **({"prompt": "a barn", "steps": 4} | values)
-        ).id
-    )
-
-
-def test_image_plus_text_upload_follows_the_image_and_runs(team, tiny_model, api_as):
+def test_image_plus_text_upload_follows_the_image_and_runs(team, tiny_model, api_as, run):
     response = api_as(team.bob).post(
         generations_url(team.project.id),
         {"model": tiny_model.id, "mode": "image_text", "prompt": "in autumn", "init_image": png(), "steps": 4},
@@ -77,10 +52,10 @@ def test_image_plus_text_upload_follows_the_image_and_runs(team, tiny_model, api
     assert [image.parent for image in session.images.all()] == [None]
 
 
-def test_reference_a_result_records_it_as_parent_of_every_new_image(team, tiny_model):
-    first = generated(team, tiny_model)
+def test_reference_a_result_records_it_as_parent_of_every_new_image(team, tiny_model, generated, run):
+    first = generated()
     reference = first.images.get()
-    second = services.generation_submit(
+    second = submission.generation_submit(
         user=team.bob,
         project=team.project,
         model_id=tiny_model.id,
@@ -90,7 +65,7 @@ def test_reference_a_result_records_it_as_parent_of_every_new_image(team, tiny_m
         steps=4,
         strength=0.5,
     )
-    second = run(second.id)
+    second = run(second)
 
     assert second.status == "succeeded", second.error_message
     assert second.source_image == reference and not second.init_image
@@ -98,8 +73,8 @@ def test_reference_a_result_records_it_as_parent_of_every_new_image(team, tiny_m
     assert read_parameters(second.images.first().file.read())["source_image"] == reference.id
 
 
-def test_inpainting_with_an_uploaded_mask(team, tiny_model):
-    session = services.generation_submit(
+def test_inpainting_with_an_uploaded_mask(team, tiny_model, run):
+    session = submission.generation_submit(
         user=team.bob,
         project=team.project,
         model_id=tiny_model.id,
@@ -109,22 +84,22 @@ def test_inpainting_with_an_uploaded_mask(team, tiny_model):
         mask_image=png((64, 64), 255, "L"),
         steps=4,
     )
-    session = run(session.id)
+    session = run(session)
 
     assert session.status == "succeeded", session.error_message
     assert session.mask_image and session.images.count() == 1
 
 
-def test_upscale_doubles_the_reference_at_low_strength(team, tiny_model):
-    first = generated(team, tiny_model, width=96, height=64)
-    upscaled = services.generation_submit(
+def test_upscale_doubles_the_reference_at_low_strength(team, tiny_model, generated, run):
+    first = generated(width=96, height=64)
+    upscaled = submission.generation_submit(
         user=team.bob,
         project=team.project,
         mode="upscale",
         source_image=first.images.get().id,
         steps=10,
     )
-    upscaled = run(upscaled.id)
+    upscaled = run(upscaled)
     assert (upscaled.model, upscaled.seed, upscaled.prompt) == (tiny_model, first.seed, "a barn")
 
     assert upscaled.status == "succeeded", upscaled.error_message
@@ -141,7 +116,7 @@ def test_upscale_doubles_the_reference_at_low_strength(team, tiny_model):
     ],
     ids=["no-mask", "mask-of-another-size", "not-an-image"],
 )
-def test_bad_uploads_are_400_by_field_and_leave_no_file(team, tiny_model, api_as, settings, files, field):
+def test_bad_uploads_are_400_by_field_and_leave_no_file(team, tiny_model, api_as, files, field, stored_files):
     for upload in files.values():
         upload.name = "upload.png"
     response = api_as(team.bob).post(
@@ -152,10 +127,10 @@ def test_bad_uploads_are_400_by_field_and_leave_no_file(team, tiny_model, api_as
 
     assert response.status_code == 400 and field in response.json(), response.content
     assert not GenerationSession.objects.exists()
-    assert stored_files(settings) == []
+    assert stored_files() == []
 
 
-def test_a_truncated_upload_is_a_400(team, tiny_model, api_as, settings):
+def test_a_truncated_upload_is_a_400(team, tiny_model, api_as, stored_files):
     whole = png((256, 256)).getvalue()
     truncated = io.BytesIO(whole[: len(whole) // 3])
     truncated.name = "cut.png"
@@ -166,10 +141,10 @@ def test_a_truncated_upload_is_a_400(team, tiny_model, api_as, settings):
     )
 
     assert response.status_code == 400 and "init_image" in response.json()
-    assert stored_files(settings) == []
+    assert stored_files() == []
 
 
-def test_adapters_run_unmerged_and_their_hashes_are_recorded(team, tiny_model, adapter, api_as):
+def test_adapters_run_unmerged_and_their_hashes_are_recorded(team, tiny_model, adapter, api_as, run):
     response = api_as(team.bob).post(
         generations_url(team.project.id),
         {"model": tiny_model.id, "prompt": "a fox", "adapters": [{"id": adapter.id, "weight": 0.7}], "steps": 4},
@@ -200,7 +175,7 @@ def test_an_adapter_of_another_family_is_refused(team, tiny_model, adapter, api_
     assert response.status_code == 400 and "SDXL adapter" in response.json()["adapters"][0]
 
 
-def test_catalog_refuses_an_adapter_whose_base_is_of_another_family(tiny_model, adapter):
+def test_catalog_refuses_an_adapter_whose_base_is_of_another_family(adapter):
     from django.core.exceptions import ValidationError
 
     adapter.family = "sdxl"
@@ -208,15 +183,15 @@ def test_catalog_refuses_an_adapter_whose_base_is_of_another_family(tiny_model, 
         adapter.full_clean()
 
 
-def test_a_reference_from_another_project_is_refused(team, tiny_model):
+def test_a_reference_from_another_project_is_refused(team, tiny_model, generated):
     from studio.services import project_create
 
     elsewhere = project_create(name="Elsewhere", owner=team.bob)
-    done = generated(team, tiny_model, project=elsewhere)
+    done = generated(project=elsewhere)
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
-        services.generation_submit(
+        submission.generation_submit(
             user=team.bob,
             project=team.project,
             model_id=tiny_model.id,
@@ -226,29 +201,31 @@ def test_a_reference_from_another_project_is_refused(team, tiny_model):
     assert "source_image" in refused.value.message_dict
 
 
-def test_deleting_the_reference_before_the_run_fails_readably(team, tiny_model):
-    first = generated(team, tiny_model)
-    reference = first.images.get()
-    queued = services.generation_submit(
-        user=team.bob,
-        project=team.project,
-        model_id=tiny_model.id,
-        mode="image_to_image",
-        source_image=reference.id,
-        steps=4,
-    )
-    reference.delete()
-
-    session = run(queued.id)
-    assert session.status == "failed" and "deleted" in session.error_message
-
-
 def test_options_list_every_choice(team, api_as):
     options = api_as(team.vera).get("/api/v1/options/").json()
 
     assert "DPM++ 2M Karras" in options["samplers"] and "21:9" in options["aspects"]
     assert [mode["value"] for mode in options["modes"]][-1] == "upscale"
     assert options["native_sides"]["sdxl"] == 1024
+
+
+def test_options_carry_every_limit_from_its_one_definition(team, api_as, settings):
+    settings.DEEPIMAGE_MAX_IMAGE_SIDE = 1536
+    limits = api_as(team.vera).get("/api/v1/options/").json()["limits"]
+
+    assert limits["num_images"] == {"min": 1, "max": 4} and limits["steps"] == {"min": 1, "max": 150}
+    assert limits["adapter_weight"] == {"min": -2, "max": 2} and limits["guidance_scale"] == {"min": 0, "max": 30}
+    assert limits["side"] == {"min": 64, "max": 1536, "step": 8}
+
+
+def test_the_configured_max_side_is_the_models_limit_too(team, tiny_model, submit, settings):
+    settings.DEEPIMAGE_MAX_IMAGE_SIDE = 4096
+    big = submit(width=3072, height=2048)
+    assert (big.width, big.height) == (3072, 2048)
+
+    settings.DEEPIMAGE_MAX_IMAGE_SIDE = 1024
+    capped = submit(width=3072, height=2048)
+    assert (capped.width, capped.height) == (1024, 680)
 
 
 def test_verify_adapter_command_prints_a_tiny_difference(adapter, capsys):

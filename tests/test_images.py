@@ -20,7 +20,7 @@ def encoded(image: Image.Image, format_="PNG", **options) -> bytes:
 @pytest.mark.parametrize("aspect", ASPECT_RATIOS)
 @pytest.mark.parametrize(("family", "side"), [("sd15", 512), ("sd21", 768), ("sdxl", 1024)])
 def test_presets_keep_the_ratio_at_the_familys_pixel_budget(aspect, family, side):
-    width, height = resolve_size(family, aspect)
+    width, height = resolve_size(family, aspect, max_side=2048)
     ratio_w, ratio_h = ASPECT_RATIOS[aspect]
 
     assert width % 8 == 0 and height % 8 == 0
@@ -29,17 +29,17 @@ def test_presets_keep_the_ratio_at_the_familys_pixel_budget(aspect, family, side
 
 
 def test_both_sides_given_are_used_as_they_are_snapped_to_8():
-    assert resolve_size("sdxl", "custom", 1001, 603) == (1000, 600)
+    assert resolve_size("sdxl", "custom", 1001, 603, max_side=2048) == (1000, 600)
 
 
 def test_one_side_given_fixes_the_scale_of_the_preset():
-    assert resolve_size("sd15", "16:9", width=1024) == (1024, 576)
+    assert resolve_size("sd15", "16:9", width=1024, max_side=2048) == (1024, 576)
 
 
 def test_follow_the_image_takes_its_ratio():
-    assert resolve_size("sd15", "image", image_size=(3000, 2000)) == (624, 416)
+    assert resolve_size("sd15", "image", image_size=(3000, 2000), max_side=2048) == (624, 416)
     with pytest.raises(InvalidRequest) as refused:
-        resolve_size("sd15", "image")
+        resolve_size("sd15", "image", max_side=2048)
     assert refused.value.field == "aspect"
 
 
@@ -50,7 +50,7 @@ def test_the_configured_maximum_caps_both_sides_and_keeps_the_ratio():
 
 def test_unknown_aspect_is_refused_by_field():
     with pytest.raises(InvalidRequest) as refused:
-        resolve_size("sd15", "5:4")
+        resolve_size("sd15", "5:4", max_side=2048)
     assert refused.value.field == "aspect"
 
 

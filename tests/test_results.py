@@ -6,36 +6,26 @@ import zipfile
 
 import pytest
 
-from generation import results, services
+from generation import results, submission
 from generation.models import GeneratedImage, GenerationSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
 
-@pytest.fixture(autouse=True)
-def own_media_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def run(session: GenerationSession) -> GenerationSession:
-    services.generation_run(session.id, worker="test")
-    return GenerationSession.objects.get(pk=session.id)
-
-
-def generate(team, model, **values) -> GenerationSession:
-    values = {"prompt": "a barn", "steps": 4, "num_images": 2, "seed": 7} | values
-    return run(services.generation_submit(user=team.bob, project=team.project, model_id=model.id, **values))
+@pytest.fixture
+def generate(generated):
+    """generate(**fields) -> a finished session of two images at seed 7, unless told otherwise."""
+    return lambda **fields: generated(**({"num_images": 2, "seed": 7} | fields))
 
 
 @pytest.fixture
-def chain(team, tiny_model):
+def chain(generate):
     """A (text to image) → B (image + text from A) → C (image to image from B), one image each
     down the chain; A's second image stays alone."""
-    first = generate(team, tiny_model)
+    first = generate()
     a = first.images.get(index=0)
-    b = generate(team, tiny_model, mode="image_text", source_image=a.id, prompt="a red barn", num_images=1)
-    b = b.images.get()
-    c = generate(team, tiny_model, mode="image_to_image", source_image=b.id, strength=0.5, num_images=1).images.get()
+    b = generate(mode="image_text", source_image=a.id, prompt="a red barn", num_images=1).images.get()
+    c = generate(mode="image_to_image", source_image=b.id, strength=0.5, num_images=1).images.get()
     return type("Chain", (), {"a": a, "b": b, "c": c, "first": first})
 
 
@@ -82,8 +72,8 @@ def test_deleting_a_middle_image_marks_its_children_and_removes_its_file(
     assert GenerationSession.objects.get(pk=c.session_id).source_image is None  # the session row stays
 
 
-def test_a_deleted_image_that_was_a_queued_base_fails_that_job_clearly(team, tiny_model, chain):
-    queued = services.generation_submit(
+def test_a_deleted_image_that_was_a_queued_base_fails_that_job_clearly(team, tiny_model, chain, run):
+    queued = submission.generation_submit(
         user=team.bob, project=team.project, model_id=tiny_model.id, mode="image_to_image", source_image=chain.c.id
     )
     results.image_delete(chain.c)
@@ -95,8 +85,8 @@ def test_a_deleted_image_that_was_a_queued_base_fails_that_job_clearly(team, tin
 @pytest.mark.parametrize(
     ("who", "save", "delete"), [("alice", 200, 204), ("bob", 200, 204), ("vera", 403, 403), ("charlie", 404, 404)]
 )
-def test_save_and_delete_follow_the_roles(team, tiny_model, api_as, who, save, delete):
-    image = generate(team, tiny_model, num_images=1).images.get()
+def test_save_and_delete_follow_the_roles(team, api_as, who, save, delete, generate):
+    image = generate(num_images=1).images.get()
     client = api_as(getattr(team, who))
 
     assert client.patch(f"/api/v1/images/{image.id}/", {"saved": True}, format="json").status_code == save
@@ -106,15 +96,15 @@ def test_save_and_delete_follow_the_roles(team, tiny_model, api_as, who, save, d
         assert GeneratedImage.objects.get(pk=image.id).saved
 
 
-def test_save_needs_a_boolean(team, tiny_model, api_as):
-    image = generate(team, tiny_model, num_images=1).images.get()
+def test_save_needs_a_boolean(team, api_as, generate):
+    image = generate(num_images=1).images.get()
 
     response = api_as(team.bob).patch(f"/api/v1/images/{image.id}/", {"saved": "perhaps"}, format="json")
     assert response.status_code == 400 and "saved" in response.json()
 
 
-def test_save_all_puts_every_image_in_the_saved_set(team, tiny_model, api_as):
-    session = generate(team, tiny_model, num_images=3)
+def test_save_all_puts_every_image_in_the_saved_set(team, api_as, generate):
+    session = generate(num_images=3)
 
     assert api_as(team.vera).post(f"/api/v1/generations/{session.id}/save/").status_code == 403
     response = api_as(team.bob).post(f"/api/v1/generations/{session.id}/save/")
@@ -122,8 +112,8 @@ def test_save_all_puts_every_image_in_the_saved_set(team, tiny_model, api_as):
     assert set(session.images.values_list("saved", flat=True)) == {True}
 
 
-def test_download_all_is_a_zip_of_pngs_with_their_parameters(team, tiny_model, api_as):
-    session = generate(team, tiny_model, num_images=2, prompt="A barn, at dusk!")
+def test_download_all_is_a_zip_of_pngs_with_their_parameters(team, api_as, generate):
+    session = generate(num_images=2, prompt="A barn, at dusk!")
 
     response = api_as(team.vera).get(f"/api/v1/generations/{session.id}/archive/")
 
@@ -142,13 +132,13 @@ def test_download_all_is_a_zip_of_pngs_with_their_parameters(team, tiny_model, a
     assert parameters["prompt"] == "A barn, at dusk!" and [image["seed"] for image in parameters["images"]] == [7, 8]
 
 
-def test_download_all_is_for_members_only(team, tiny_model, api_as):
-    session = generate(team, tiny_model, num_images=1)
+def test_download_all_is_for_members_only(team, api_as, generate):
+    session = generate(num_images=1)
     assert api_as(team.charlie).get(f"/api/v1/generations/{session.id}/archive/").status_code == 404
 
 
-def test_download_names_the_file_and_asks_to_save_it(team, tiny_model, api_as):
-    image = generate(team, tiny_model, num_images=1).images.get()
+def test_download_names_the_file_and_asks_to_save_it(team, api_as, generate):
+    image = generate(num_images=1).images.get()
 
     response = api_as(team.vera).get(f"/api/v1/images/{image.id}/file/?download=1")
     assert response.status_code == 200
@@ -157,7 +147,7 @@ def test_download_names_the_file_and_asks_to_save_it(team, tiny_model, api_as):
     assert api_as(team.vera).get(f"/api/v1/images/{image.id}/file/")["Content-Disposition"].startswith("inline;")
 
 
-def test_image_detail_carries_the_parameters_for_use_these_parameters(team, tiny_model, api_as, chain):
+def test_image_detail_carries_the_parameters_for_use_these_parameters(team, api_as, chain):
     data = api_as(team.vera).get(f"/api/v1/images/{chain.c.id}/").json()
 
     assert data["seed"] == chain.c.seed and data["parent"] == chain.b.id
@@ -192,7 +182,7 @@ def test_an_image_of_another_project_is_not_found_under_this_one(client, team, c
 
 
 def test_with_a_bucket_members_get_a_short_lived_signed_url_and_outsiders_nothing(team, tiny_model, api_as, settings):
-    session = services.generation_submit(user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn")
+    session = submission.generation_submit(user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn")
     image = GeneratedImage.objects.create(
         session=session, index=0, seed=7, width=64, height=64, file="projects/1/sessions/1/0-7.png"
     )

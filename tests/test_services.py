@@ -8,22 +8,18 @@ from channels.layers import get_channel_layer
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from generation import events, services
+from generation import events, execution
 from generation.engine.metadata import read_parameters
-from generation.models import GeneratedImage, GenerationSession
+from generation.models import GeneratedImage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
 
-@pytest.fixture(autouse=True)
-def own_media_folder(settings, tmp_path):
-    """Database ids restart after each test's rollback; files must not outlive their rows."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def submit(team, model, **overrides) -> GenerationSession:
-    values = {"prompt": "a lighthouse", "steps": 4, "width": 64, "height": 64, "num_images": 2, "seed": 50}
-    return services.generation_submit(user=team.bob, project=team.project, model_id=model.id, **(values | overrides))
+@pytest.fixture
+def lighthouse(submit):
+    """lighthouse(**fields) -> a queued job of two 64² images at seed 50."""
+    values = {"prompt": "a lighthouse", "width": 64, "height": 64, "num_images": 2, "seed": 50}
+    return lambda **fields: submit(**(values | fields))
 
 
 class GroupListener:
@@ -48,10 +44,10 @@ class GroupListener:
         return [message["event"] for message in async_to_sync(drain)()]
 
 
-def test_run_stores_each_image_as_png_with_its_parameters(team, tiny_model):
-    session = submit(team, tiny_model, negative_prompt="blurry")
+def test_run_stores_each_image_as_png_with_its_parameters(lighthouse):
+    session = lighthouse(negative_prompt="blurry")
 
-    services.generation_run(session.id, worker="test")
+    execution.generation_run(session.id, worker="test")
 
     session.refresh_from_db()
     assert session.status == "succeeded" and session.started_at and session.finished_at
@@ -68,11 +64,11 @@ def test_run_stores_each_image_as_png_with_its_parameters(team, tiny_model):
     assert parameters["model"] == "Tiny SD 1.5" and parameters["sampler"] == "PNDM"
 
 
-def test_run_sends_progress_then_images_then_done(team, tiny_model):
-    session = submit(team, tiny_model, steps=3)
+def test_run_sends_progress_then_images_then_done(lighthouse):
+    session = lighthouse(steps=3)
     listener = GroupListener(session.id)
 
-    services.generation_run(session.id)
+    execution.generation_run(session.id)
 
     received = listener.received()
     kinds = [event["type"] for event in received]
@@ -82,11 +78,11 @@ def test_run_sends_progress_then_images_then_done(team, tiny_model):
     assert kinds[len(progress) :] == ["image", "image", "done"]
 
 
-def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(team, broken_model):
-    session = submit(team, broken_model)
+def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(broken_model, lighthouse):
+    session = lighthouse(model=broken_model)
     listener = GroupListener(session.id)
 
-    services.generation_run(session.id)
+    execution.generation_run(session.id)
 
     session.refresh_from_db()
     assert session.status == "failed"
@@ -95,38 +91,38 @@ def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(team, broken
     assert not GeneratedImage.objects.exists()
 
 
-def test_a_session_is_claimed_only_once(team, tiny_model):
-    session = submit(team, tiny_model)
+def test_a_session_is_claimed_only_once(lighthouse):
+    session = lighthouse()
 
-    assert services.generation_claim(session.id, "worker-a") is not None
-    assert services.generation_claim(session.id, "worker-b") is None
+    assert execution.generation_claim(session.id, "worker-a") is not None
+    assert execution.generation_claim(session.id, "worker-b") is None
     session.refresh_from_db()
     assert session.worker == "worker-a"
 
 
-def test_a_redelivered_finished_session_is_not_run_again(team, tiny_model):
-    session = submit(team, tiny_model, num_images=1)
-    services.generation_run(session.id)
-    services.generation_run(session.id)
+def test_a_redelivered_finished_session_is_not_run_again(lighthouse):
+    session = lighthouse(num_images=1)
+    execution.generation_run(session.id)
+    execution.generation_run(session.id)
 
     assert GeneratedImage.objects.filter(session=session).count() == 1
 
 
-def test_a_restarted_worker_fails_the_jobs_it_was_killed_in(team, tiny_model):
-    mine, others = submit(team, tiny_model), submit(team, tiny_model)
-    services.generation_claim(mine.id, "gpu0@host")
-    services.generation_claim(others.id, "gpu1@host")
+def test_a_restarted_worker_fails_the_jobs_it_was_killed_in(lighthouse):
+    mine, others = lighthouse(), lighthouse()
+    execution.generation_claim(mine.id, "gpu0@host")
+    execution.generation_claim(others.id, "gpu1@host")
 
-    assert services.generation_fail_orphans("gpu0@host") == 1
+    assert execution.generation_fail_orphans("gpu0@host") == 1
     mine.refresh_from_db(), others.refresh_from_db()
     assert mine.status == "failed" and "worker stopped" in mine.error_message
     assert others.status == "running"
 
 
-def test_storing_is_all_or_nothing(team, tiny_model, monkeypatch):
-    session = submit(team, tiny_model, num_images=3)
+def test_storing_is_all_or_nothing(team, monkeypatch, lighthouse):
+    session = lighthouse(num_images=3)
     written = []
-    real_png = services.png_bytes
+    real_png = execution.png_bytes
 
     def fail_on_third(image, parameters):
         if parameters["index"] == 2:
@@ -134,8 +130,8 @@ def test_storing_is_all_or_nothing(team, tiny_model, monkeypatch):
         written.append(parameters["index"])
         return real_png(image, parameters)
 
-    monkeypatch.setattr(services, "png_bytes", fail_on_third)
-    services.generation_run(session.id)
+    monkeypatch.setattr(execution, "png_bytes", fail_on_third)
+    execution.generation_run(session.id)
 
     session.refresh_from_db()
     assert written == [0, 1]

@@ -103,11 +103,11 @@ def test_the_catalogs_test_load_runs_on_the_real_worker(tiny_model, broken_model
 
     from django.db import transaction
 
-    from generation import services
+    from generation import catalog
     from generation.models import ModelEntry
 
     with transaction.atomic():
-        services.catalog_request_test(ModelEntry.objects.filter(pk__in=[tiny_model.pk, broken_model.pk]))
+        catalog.catalog_request_test(ModelEntry.objects.filter(pk__in=[tiny_model.pk, broken_model.pk]))
 
     deadline = time.monotonic() + 60
     while ModelEntry.objects.filter(test_status="pending").exists() and time.monotonic() < deadline:

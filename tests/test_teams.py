@@ -3,28 +3,19 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from generation import services
-from generation.models import GeneratedImage, GenerationSession
+from generation.models import Comparison, GeneratedImage, GenerationSession
 from studio.models import Membership, Project
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
 
-@pytest.fixture(autouse=True)
-def own_media_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
-def finished(team, tiny_model):
-    session = services.generation_submit(
-        user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a barn", steps=2, num_images=1
-    )
-    services.generation_run(session.id, worker="test")
-    return GenerationSession.objects.get(pk=session.id)
+def finished(generated):
+    return generated(steps=2)
 
 
+COMPARE = {"prompt": "x", "steps": 2, "variants": [{"model": "{m}"}, {"model": "{m}"}]}
 # (method, url template, body, expected status for owner, editor, viewer, outsider)
 MATRIX = [
     ("get", "/api/v1/projects/{p}/", None, (200, 200, 200, 404)),
@@ -35,7 +26,9 @@ MATRIX = [
     ("get", "/api/v1/images/{i}/", None, (200, 200, 200, 404)),
     ("get", "/api/v1/images/{i}/file/", None, (200, 200, 200, 404)),
     ("get", "/api/v1/images/{i}/lineage/", None, (200, 200, 200, 404)),
+    ("get", "/api/v1/comparisons/{c}/", None, (200, 200, 200, 404)),
     ("post", "/api/v1/projects/{p}/generations/", {"model": "{m}", "prompt": "x", "steps": 2}, (201, 201, 403, 404)),
+    ("post", "/api/v1/projects/{p}/comparisons/", COMPARE, (201, 201, 403, 404)),
     ("post", "/api/v1/generations/{s}/cancel/", {}, (200, 200, 403, 404)),
     ("post", "/api/v1/generations/{s}/save/", {}, (200, 200, 403, 404)),
     ("patch", "/api/v1/images/{i}/", {"saved": True}, (200, 200, 403, 404)),
@@ -49,6 +42,17 @@ MATRIX = [
 WHO = ("alice", "bob", "vera", "charlie")
 
 
+def filled(value, ids):
+    """The body template with its {placeholders} filled in, ids as numbers."""
+    if isinstance(value, dict):
+        return {key: filled(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [filled(item, ids) for item in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
 @pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _, _ in MATRIX])
 @pytest.mark.parametrize("who", range(4), ids=WHO)
 def test_every_endpoint_checks_membership_and_role(
@@ -59,22 +63,25 @@ def test_every_endpoint_checks_membership_and_role(
         "p": team.project.id,
         "s": finished.id,
         "i": finished.images.get().id,
+        "c": Comparison.objects.create(project=team.project, created_by=team.bob).id,
         "m": tiny_model.id,
         "bob": team.bob.id,
     }
-    data = {key: value.format(**ids) if isinstance(value, str) else value for key, value in (body or {}).items()}
+    data = filled(body or {}, ids)
     response = getattr(api_as(getattr(team, WHO[who])), method)(url.format(**ids), data, format="json")
 
     assert response.status_code == expected[who], response.content
 
 
-def test_pages_and_the_websocket_hide_projects_from_outsiders(client, team, finished):
+def test_every_page_of_a_project_is_a_404_for_outsiders(client, team, finished):
+    comparison = Comparison.objects.create(project=team.project, created_by=team.bob)
     client.force_login(team.charlie)
     image = finished.images.get()
     for url in (
         f"/projects/{team.project.id}/",
         f"/projects/{team.project.id}/members/",
         f"/projects/{team.project.id}/images/{image.id}/",
+        f"/projects/{team.project.id}/comparisons/{comparison.id}/",
     ):
         assert client.get(url).status_code == 404, url
 

@@ -1,3 +1,5 @@
+"""The API's exception handler: services raise Django's ValidationError, clients get a 400 by field."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler

@@ -1,10 +1,12 @@
+"""Serializers of the generation API: catalog entries, sessions, images, comparisons and the
+input of a submission (types and ranges; the rules are the submission service's)."""
+
 import json
 
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from studio.models import Membership
-
+from ..engine import limits
 from ..models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 
 
@@ -122,26 +124,31 @@ class AdapterChoicesField(serializers.JSONField):
         return data
 
 
+def in_range(field_class, allowed: limits.Range, **options):
+    """A serializer field bounded by one of the engine's ranges."""
+    return field_class(min_value=allowed.min, max_value=allowed.max, **options)
+
+
 class GenerationInputSerializer(serializers.Serializer):
-    """Types only; the ranges live on the model and the engine, checked by the service."""
+    """Types and ranges; what depends on the mode and the model is the submission service's."""
 
     model = serializers.IntegerField(required=False, help_text="Optional for upscale: the reference's model.")
     mode = serializers.ChoiceField(choices=GenerationSession.Mode.choices, default=GenerationSession.Mode.TEXT_TO_IMAGE)
     prompt = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=True)
     negative_prompt = serializers.CharField(allow_blank=True, required=False, default="")
-    steps = serializers.IntegerField(required=False)
-    guidance_scale = serializers.FloatField(required=False)
-    seed = serializers.IntegerField(required=False, default=-1, min_value=-1)
-    # Any size in range is accepted and snapped to the VAE's multiple of 8, then capped.
-    width = serializers.IntegerField(required=False, min_value=64, max_value=8192)
-    height = serializers.IntegerField(required=False, min_value=64, max_value=8192)
-    num_images = serializers.IntegerField(required=False, default=1)
+    steps = in_range(serializers.IntegerField, limits.STEPS, required=False)
+    guidance_scale = in_range(serializers.FloatField, limits.GUIDANCE_SCALE, required=False)
+    seed = serializers.IntegerField(required=False, default=-1, min_value=-1, max_value=limits.SEED.max)
+    # Any size is accepted, snapped to the VAE's multiple of 8 and scaled down to DEEPIMAGE_MAX_IMAGE_SIDE.
+    width = serializers.IntegerField(required=False, min_value=limits.MIN_SIDE, max_value=limits.MAX_REQUESTED_SIDE)
+    height = serializers.IntegerField(required=False, min_value=limits.MIN_SIDE, max_value=limits.MAX_REQUESTED_SIDE)
+    num_images = in_range(serializers.IntegerField, limits.NUM_IMAGES, required=False, default=1)
     aspect = serializers.CharField(required=False, default="", allow_blank=True)
     sampler = serializers.CharField(required=False, default="", allow_blank=True)
-    strength = serializers.FloatField(required=False)
-    eta = serializers.FloatField(required=False, default=0.0)
-    clip_skip = serializers.IntegerField(required=False, default=0)
-    guidance_rescale = serializers.FloatField(required=False, default=0.0)
+    strength = in_range(serializers.FloatField, limits.STRENGTH, required=False)
+    eta = in_range(serializers.FloatField, limits.ETA, required=False, default=0.0)
+    clip_skip = in_range(serializers.IntegerField, limits.CLIP_SKIP, required=False, default=0)
+    guidance_rescale = in_range(serializers.FloatField, limits.GUIDANCE_RESCALE, required=False, default=0.0)
     resize_mode = serializers.CharField(required=False, default="just_resize")
     init_image = serializers.FileField(required=False, allow_empty_file=False)
     mask_image = serializers.FileField(required=False, allow_empty_file=False)
@@ -174,28 +181,3 @@ class ComparisonSerializer(serializers.Serializer):
     created_by = serializers.CharField(source="created_by.username", default=None)
     created_at = serializers.DateTimeField()
     sessions = GenerationSerializer(many=True, source="columns")
-
-
-class ProjectSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=120)
-    role = serializers.CharField(read_only=True)
-
-
-class MemberSerializer(serializers.ModelSerializer):
-    user = serializers.IntegerField(source="user_id", read_only=True)
-    username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.CharField(source="user.email", read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ["user", "username", "email", "role", "created_at"]
-
-
-class InviteSerializer(serializers.Serializer):
-    user = serializers.CharField(help_text="A username or an e-mail address of an existing user.")
-    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.EDITOR)
-
-
-class RoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Membership.Role.choices)

@@ -27,9 +27,9 @@ from .run import (
     call_arguments,
     check_model_fits,
     check_request,
+    generate_images,
     max_pixel_difference,
     prepare_pipeline,
-    run_generation,
 )
 
 __all__ = [
@@ -61,7 +61,7 @@ class Engine:
     def generate(self, request: GenerationRequest, hooks: JobHooks | None = None) -> GenerationResult:
         """Run `request` in its mode; raises GenerationError with a readable message."""
         check_request(request)
-        return run_generation(self.cache.get(request.model), request, hooks or JobHooks())
+        return generate_images(self.cache.get(request.model), request, hooks or JobHooks())
 
     def load(self, spec: ModelSpec) -> LoadedModel:
         """Load a model (and nothing else): the admin's "test load"."""

@@ -24,6 +24,11 @@ LORA_MARKERS = ("lora_A", "lora_B", "lora_down", "lora_up", "lora.down", "lora.u
 COMPONENT_PREFIXES = {"lora_unet_": "unet", "unet.": "unet"}
 
 
+def kohya_name(module: str) -> str:
+    """A UNet module's name in kohya/LyCORIS files: "down_blocks.1…to_q" -> "lora_unet_down_blocks_1…to_q"."""
+    return "lora_unet_" + module.replace(".", "_")
+
+
 def adapter_file(source: str) -> Path:
     """The .safetensors file of an adapter given as a file or a folder holding one."""
     path = Path(source)
@@ -103,7 +108,7 @@ def inject_lycoris(unet, state_dict: dict, metadata: dict, kind: str, adapter_na
     from peft import LoHaConfig, LoKrConfig, inject_adapter_in_model, set_peft_model_state_dict
 
     module_names = {name for name, _ in unet.named_modules()}
-    kohya_names = {"lora_unet_" + name.replace(".", "_"): name for name in module_names}
+    kohya_names = {kohya_name(name): name for name in module_names}
     layers: dict[str, dict[str, torch.Tensor]] = {}
     alphas: dict[str, float] = {}
     for key, tensor in state_dict.items():
@@ -117,6 +122,10 @@ def inject_lycoris(unet, state_dict: dict, metadata: dict, kind: str, adapter_na
             layers.setdefault(module, {})[parameter] = tensor
     saved = json.loads(metadata.get("config", "{}"))  # PEFT's own config, when the file carries it
     ranks = {module: saved.get("r") or _rank_of(kind, params) for module, params in layers.items()}
+    if kind == "lokr" and not saved:
+        for module, params in layers.items():
+            if "lokr_w1" in params and "lokr_w2" in params:
+                alphas[module] = float(ranks[module])  # LyCORIS: two full factors ignore alpha (scale 1)
     default_alpha = float(saved.get("alpha") or max(ranks.values()))
     options = {"decompose_both": any("lokr_w1_a" in params for params in layers.values())} if kind == "lokr" else {}
     if kind == "lokr" and "decompose_factor" in saved:

@@ -1,14 +1,16 @@
-"""What differs between model families: pipeline classes, native size, preview colours."""
+"""What differs between model families: name, pipeline classes, native size, the defaults a new
+catalog entry starts from, and preview colours. The list of families is the keys of PROFILES."""
 
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class FamilyProfile:
+    label: str
     native_side: int  # the pixel budget is native_side², the size the model was trained at
+    # What a new catalog entry of the family starts from (the admin may change each).
     default_steps: int
     default_guidance_scale: float
-    default_sampler: str
     is_xl: bool
     # Latent channel -> RGB weights: a cheap approximation of the VAE for live previews.
     latent_rgb_factors: tuple[tuple[float, float, float], ...]
@@ -30,11 +32,15 @@ SDXL_LATENT_RGB = (
 SDXL_LATENT_BIAS = (0.1084, -0.0175, -0.0011)
 
 PROFILES = {
-    "sd15": FamilyProfile(512, 25, 7.5, "DPM++ 2M Karras", False, SD_LATENT_RGB),
-    "sd21": FamilyProfile(768, 25, 7.0, "DPM++ 2M Karras", False, SD_LATENT_RGB),
-    "sdxl": FamilyProfile(1024, 30, 6.0, "DPM++ 2M Karras", True, SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
-    "sdxl-turbo": FamilyProfile(512, 1, 0.0, "Euler a", True, SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
+    "sd15": FamilyProfile("Stable Diffusion 1.5", 512, 25, 7.5, False, SD_LATENT_RGB),
+    "sd21": FamilyProfile("Stable Diffusion 2.1", 768, 25, 7.0, False, SD_LATENT_RGB),
+    "sdxl": FamilyProfile("SDXL", 1024, 30, 6.0, True, SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
+    # Turbo is distilled for 1–4 steps without classifier-free guidance (its own scheduler is Euler a).
+    "sdxl-turbo": FamilyProfile("SDXL-Turbo", 512, 1, 0.0, True, SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
 }
+
+
+FAMILIES = tuple(PROFILES)
 
 
 def profile(family: str) -> FamilyProfile:

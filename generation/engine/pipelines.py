@@ -27,11 +27,14 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def default_dtype(device: str, name: str = "") -> torch.dtype:
-    """fp32 on CPU (half precision is slow or missing there); fp16 or bf16 on a GPU."""
-    if device == "cpu":
-        return torch.float32
-    return {"bf16": torch.bfloat16, "fp32": torch.float32}.get(name, torch.float16)
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def default_dtype(device: str, name: str = "fp16") -> torch.dtype:
+    """fp32 on CPU (half precision is slow or missing there); `name` (fp16, bf16, fp32) on a GPU."""
+    if name not in DTYPES:
+        raise ValueError(f"Unknown dtype {name!r}; choose one of {', '.join(DTYPES)}.")
+    return torch.float32 if device == "cpu" else DTYPES[name]
 
 
 def module_bytes(pipeline) -> int:
@@ -124,7 +127,7 @@ class PipelineCache:
         max_pipelines: int = 2,
         device: str | None = None,
         memory_budget: int | None = None,
-        dtype: str = "",
+        dtype: str = "fp16",
     ):
         self.max_pipelines = max(1, max_pipelines)
         self.device = device or default_device()

@@ -5,11 +5,25 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-FAMILIES = ("sd15", "sd21", "sdxl", "sdxl-turbo")
-MODES = ("text_to_image", "image_to_image", "image_text", "inpaint", "upscale")
+from .families import FAMILIES
+
+# The modes, with the names people see.
+MODE_LABELS = {
+    "text_to_image": "Text to image",
+    "image_to_image": "Image to image",
+    "image_text": "Image + text",
+    "inpaint": "Inpainting",
+    "upscale": "Upscale 2×",
+}
+MODES = tuple(MODE_LABELS)
 IMAGE_MODES = ("image_to_image", "image_text", "inpaint", "upscale")
 PROMPT_REQUIRED_MODES = ("text_to_image", "image_text")
-RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
+RESIZE_MODE_LABELS = {
+    "just_resize": "Just resize (stretch)",
+    "crop_and_resize": "Crop and resize (cover)",
+    "resize_and_fill": "Resize and fill (contain)",
+}
+RESIZE_MODES = tuple(RESIZE_MODE_LABELS)
 
 
 class GenerationError(Exception):

@@ -5,6 +5,7 @@ import inspect
 import numpy as np
 import torch
 
+from . import limits
 from .adapters import activate_adapters
 from .images import check_mask_fits, fit_image
 from .pipelines import LoadedModel
@@ -42,13 +43,40 @@ def check_request(request: GenerationRequest) -> None:
         raise InvalidRequest("strength", "Denoising strength must be above 0 and at most 1.")
     if request.mode in IMAGE_MODES and int(request.steps * request.strength) < 1:
         raise InvalidRequest("strength", "Steps × denoising strength is below one step: raise either.")
-    if request.width % 8 or request.height % 8:
-        raise InvalidRequest("width", "Width and height must be multiples of 8.")
+    check_limits(request)
     check_sampler(request.sampler)
     if request.guidance_rescale and not supports_guidance_rescale(request.model.family, request.mode):
         raise InvalidRequest(
             "guidance_rescale", "Guidance rescale works in text-to-image, and in every mode of SDXL models."
         )
+
+
+def check_limits(request: GenerationRequest) -> None:
+    """The ranges of limits.py; the largest side is the caller's to enforce (it is configured)."""
+    for field, value, allowed in (
+        ("steps", request.steps, limits.STEPS),
+        ("guidance_scale", request.guidance_scale, limits.GUIDANCE_SCALE),
+        ("num_images", request.num_images, limits.NUM_IMAGES),
+        ("eta", request.eta, limits.ETA),
+        ("clip_skip", request.clip_skip, limits.CLIP_SKIP),
+        ("guidance_rescale", request.guidance_rescale, limits.GUIDANCE_RESCALE),
+        ("seed", request.seed, limits.SEED),
+    ):
+        if value not in allowed:
+            raise InvalidRequest(
+                field, f"{field.replace('_', ' ').capitalize()} must be between {allowed.min:g} and {allowed.max:g}."
+            )
+    for adapter in request.adapters:
+        if adapter.weight not in limits.ADAPTER_WEIGHT:
+            raise InvalidRequest(
+                "adapters",
+                f"Adapter weights must be between {limits.ADAPTER_WEIGHT.min:g} and {limits.ADAPTER_WEIGHT.max:g}.",
+            )
+    for field, side in (("width", request.width), ("height", request.height)):
+        if side < limits.MIN_SIDE or side % limits.SIDE_MULTIPLE:
+            raise InvalidRequest(
+                field, f"Width and height must be multiples of {limits.SIDE_MULTIPLE}, at least {limits.MIN_SIDE}."
+            )
 
 
 def supports_guidance_rescale(family: str, mode: str) -> bool:
@@ -61,7 +89,7 @@ def check_model_fits(model: LoadedModel, request: GenerationRequest) -> None:
         raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
 
 
-def run_generation(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:
+def generate_images(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:
     """Run a request already passed through `check_request` on its loaded model."""
     check_model_fits(model, request)
     pipeline = prepare_pipeline(model, request)

@@ -3,6 +3,7 @@
 import math
 
 from .families import profile
+from .limits import MIN_SIDE, SIDE_MULTIPLE
 from .requests import InvalidRequest
 
 ASPECT_RATIOS = {
@@ -18,12 +19,11 @@ ASPECT_RATIOS = {
 CUSTOM = "custom"
 FOLLOW_IMAGE = "image"  # follow the first uploaded image
 ASPECTS = (*ASPECT_RATIOS, CUSTOM, FOLLOW_IMAGE)
-MIN_SIDE = 64
 
 
 def snap(value: float) -> int:
     """The nearest multiple of 8 (the VAE's cell size), at least MIN_SIDE."""
-    return max(MIN_SIDE, int(round(value / 8)) * 8)
+    return max(MIN_SIDE, int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE)
 
 
 def resolve_size(
@@ -32,7 +32,8 @@ def resolve_size(
     width: int | None = None,
     height: int | None = None,
     image_size: tuple[int, int] | None = None,
-    max_side: int = 2048,
+    *,
+    max_side: int,
 ) -> tuple[int, int]:
     """Return (width, height) for a job.
 
@@ -66,4 +67,5 @@ def resolve_size(
         exact_w, exact_h = math.sqrt(budget * ratio), math.sqrt(budget / ratio)
 
     shrink = min(1.0, max_side / max(exact_w, exact_h))
-    return min(snap(exact_w * shrink), max_side // 8 * 8), min(snap(exact_h * shrink), max_side // 8 * 8)
+    largest = max_side // SIDE_MULTIPLE * SIDE_MULTIPLE
+    return min(snap(exact_w * shrink), largest), min(snap(exact_h * shrink), largest)

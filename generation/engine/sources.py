@@ -18,8 +18,11 @@ class SourceProblem:
     message: str
 
 
-def source_problem(source: str, *, adapter: bool = False, config: str = "") -> SourceProblem | None:
-    """Why `source` cannot be loaded, or None. Reads headers only, never weights."""
+def source_problem(
+    source: str, *, adapter: bool = False, config: str = "", hub_offline: bool = False
+) -> SourceProblem | None:
+    """Why `source` cannot be loaded, or None. Reads headers only, never weights; asks the
+    Hugging Face hub about an uncached hub id unless `hub_offline`."""
     if adapter:
         return _adapter_problem(source)
     if source.endswith(SINGLE_FILE_SUFFIXES):
@@ -27,8 +30,8 @@ def source_problem(source: str, *, adapter: bool = False, config: str = "") -> S
             return SourceProblem("source", f"No checkpoint file at {source}.")
         if not config:
             return SourceProblem("config", "A single-file checkpoint needs a config folder describing its parts.")
-        return _folder_problem(config, "config")
-    return _folder_problem(source, "source")
+        return _folder_problem(config, "config", hub_offline)
+    return _folder_problem(source, "source", hub_offline)
 
 
 def _adapter_problem(source: str) -> SourceProblem | None:
@@ -39,7 +42,7 @@ def _adapter_problem(source: str) -> SourceProblem | None:
     return None
 
 
-def _folder_problem(source: str, field: str) -> SourceProblem | None:
+def _folder_problem(source: str, field: str, hub_offline: bool) -> SourceProblem | None:
     path = Path(source).expanduser()
     if path.is_dir():
         if not (path / "model_index.json").is_file():
@@ -47,15 +50,15 @@ def _folder_problem(source: str, field: str) -> SourceProblem | None:
         return None
     if path.is_absolute() or source.startswith((".", "~")) or not HUB_ID.match(source):
         return SourceProblem(field, f"No model folder at {source}.")
-    return _hub_problem(source, field)
+    return _hub_problem(source, field, hub_offline)
 
 
-def _hub_problem(repo_id: str, field: str) -> SourceProblem | None:
+def _hub_problem(repo_id: str, field: str, hub_offline: bool) -> SourceProblem | None:
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(repo_id, "model_index.json"), str):
         return None
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if hub_offline:
         return SourceProblem(field, f"{repo_id} is not in this machine's Hugging Face cache, and the hub is offline.")
     from huggingface_hub import repo_exists
 

@@ -24,6 +24,8 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from .adapters import kohya_name
+
 TEXT_HIDDEN_SIZE = 32
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -195,7 +197,9 @@ def save_tiny_adapter(path: Path, pipeline, kind: str = "lora", rank: int = 4, s
 
     kind: "lora" (diffusers format with PEFT metadata), "kohya" (kohya names with alpha
     tensors, as community LoRAs ship), "dylora" (a kohya file at full rank, meant to be
-    sliced), "loha" and "lokr" (PEFT names with the PEFT config in the metadata).
+    sliced), "loha" and "lokr" (PEFT names with the PEFT config in the metadata), and
+    "loha-kohya" / "lokr-kohya" (the same weights under LyCORIS' kohya names with an alpha
+    tensor per layer and no PEFT config, as LyCORIS-trained files ship).
     """
     from peft import LoHaConfig, LoKrConfig, LoraConfig
     from safetensors.torch import save_file
@@ -217,14 +221,24 @@ def save_tiny_adapter(path: Path, pipeline, kind: str = "lora", rank: int = 4, s
         kohya = {}
         for key, tensor in state.items():
             module, _, rest = key.partition(".lora_")
-            name = "lora_unet_" + module.replace(".", "_")
+            name = kohya_name(module)
             kohya[f"{name}.lora_{'down' if rest.startswith('A') else 'up'}.weight"] = tensor
             kohya[f"{name}.alpha"] = torch.tensor(float(rank))
         save_file(kohya, str(path), metadata={"ss_network_module": "networks.lora"})
         return path
-    config_class = {"loha": LoHaConfig, "lokr": LoKrConfig}[kind]
+    lycoris, _, naming = kind.partition("-")
+    config_class = {"loha": LoHaConfig, "lokr": LoKrConfig}[lycoris]
     config = config_class(alpha=rank, init_weights=False, **common)
     state = _trained_unet_adapter(pipeline.unet, config, seed)
-    metadata = {"config": json.dumps({"r": rank, "alpha": rank, "peft_type": kind.upper()})}
+    if naming == "kohya":
+        renamed = {}
+        for key, tensor in state.items():
+            module, _, parameter = key.rpartition(".")
+            name = kohya_name(module)
+            renamed[f"{name}.{parameter}"] = tensor
+            renamed[f"{name}.alpha"] = torch.tensor(float(rank))
+        save_file(renamed, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+        return path
+    metadata = {"config": json.dumps({"r": rank, "alpha": rank, "peft_type": lycoris.upper()})}
     save_file({key: tensor.contiguous() for key, tensor in state.items()}, str(path), metadata=metadata)
     return path

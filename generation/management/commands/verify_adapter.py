@@ -1,6 +1,9 @@
+"""`manage.py verify_adapter <id or name>`: the largest pixel difference between an adapter
+applied unmerged and fused."""
+
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.services import adapter_verify
+from generation.catalog import adapter_verify
 
 TOLERANCE = 1 / 255  # one pixel level
 

@@ -1,3 +1,5 @@
+"""`manage.py ensure_admin`: the first admin account, created once on first start."""
+
 import secrets
 
 from django.conf import settings

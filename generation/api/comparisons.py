@@ -1,0 +1,31 @@
+"""Comparisons: one prompt and seed on 2–4 models, and reading one back."""
+
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from studio.permissions import project_for_writer
+
+from .. import selectors, submission
+from .serializers import ComparisonInputSerializer, ComparisonSerializer
+
+
+class ComparisonCreateApi(APIView):
+    """POST: one prompt and seed on 2–4 models or model + adapter combinations."""
+
+    def post(self, request, project_id):
+        project = project_for_writer(request.user, project_id)
+        serializer = ComparisonInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comparison = submission.comparison_submit(user=request.user, project=project, **serializer.validated_data)
+        return Response(comparison_data(comparison, request), status=201)
+
+
+class ComparisonDetailApi(APIView):
+    def get(self, request, comparison_id):
+        comparison = selectors.comparison_for_member(request.user, comparison_id)
+        return Response(comparison_data(comparison, request))
+
+
+def comparison_data(comparison, request) -> dict:
+    comparison.columns = selectors.comparison_sessions(comparison)
+    return ComparisonSerializer(comparison, context={"request": request}).data

@@ -1,0 +1,40 @@
+"""A project's members: the list, and an owner's invitations, role changes and removals."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..permissions import project_for_owner, project_for_reader
+from .serializers import InviteSerializer, MemberSerializer, RoleSerializer
+
+
+class MemberListApi(APIView):
+    """GET: the project's members. POST {user, role}: an owner adds an existing user."""
+
+    def get(self, request, project_id):
+        project = project_for_reader(request.user, project_id)
+        return Response(MemberSerializer(selectors.members_of(project), many=True).data)
+
+    def post(self, request, project_id):
+        project = project_for_owner(request.user, project_id)
+        serializer = InviteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        membership = services.member_invite(project, data["user"], data["role"])
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(APIView):
+    """PATCH {role} or DELETE a member; owners only, and a project keeps at least one owner."""
+
+    def patch(self, request, project_id, user_id):
+        project = project_for_owner(request.user, project_id)
+        serializer = RoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_change_role(project, user_id, serializer.validated_data["role"])
+        return Response(MemberSerializer(membership).data)
+
+    def delete(self, request, project_id, user_id):
+        services.member_remove(project_for_owner(request.user, project_id), user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

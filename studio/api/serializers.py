@@ -1,0 +1,30 @@
+"""Serializers of the project and member API."""
+
+from rest_framework import serializers
+
+from ..models import Membership
+
+
+class ProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    role = serializers.CharField(read_only=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "username", "email", "role", "created_at"]
+
+
+class InviteSerializer(serializers.Serializer):
+    user = serializers.CharField(help_text="A username or an e-mail address of an existing user.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.EDITOR)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
