@@ -40,12 +40,14 @@ def workspace(request, project_id):
     membership = membership_or_404(request.user, project_id)
     project = membership.project
     filters = HistoryFilters.from_query(request.GET)
+    options = generation_options()
+    images_per_run = options["limits"]["num_images"]
     context = {
         "project": project,
         "membership": membership,
         "models": list(generation_models()),
-        "options": (options := generation_options()),
-        "image_counts": range(options["limits"]["num_images"]["min"], options["limits"]["num_images"]["max"] + 1),
+        "options": options,
+        "image_counts": range(images_per_run["min"], images_per_run["max"] + 1),
         "filters": filters,
         "history": history_page(project, filters, request.GET.get("page")),
         "authors": project_authors(project),

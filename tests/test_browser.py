@@ -1,12 +1,18 @@
-"""A person in Chromium: log in, generate four images, watch them arrive."""
+"""People in Chromium: log in, generate, watch runs arrive live (as an editor or a viewer,
+after a reload, across a dropped connection), cancel, save, compare."""
 
 import os
+import re
 import shutil
+import socket
+import threading
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from generation.models import GenerationSession
 from tests.conftest import PASSWORD
+from tests.livestack import StackClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,15 +42,134 @@ def log_in(playwright, url: str, username: str, chromium_path: str):
     return browser, page
 
 
+def form_ready(page) -> None:
+    """Wait until the workspace's form has its catalog and options: Generate is enabled then."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#generate")).to_be_enabled()
+
+
+def api_client(live_stack: str, user) -> StackClient:
+    """The live stack's API as `user` (create it before Playwright starts: it touches the ORM)."""
+    return StackClient(live_stack, Token.objects.get_or_create(user=user)[0].key)
+
+
+def start(client: StackClient, project_id: int, **fields) -> dict:
+    status, body = client.request("POST", f"/api/v1/projects/{project_id}/generations/", fields)
+    assert status == 201, body
+    return body
+
+
+def cancel(client: StackClient, session_id: int) -> None:
+    status, body = client.request("POST", f"/api/v1/generations/{session_id}/cancel/")
+    assert status in (200, 202), body
+
+
+@pytest.fixture
+def job_ahead(team, tiny_model, live_stack):
+    """job_ahead() -> a job of Bob's that runs for many seconds by construction (150 steps
+    at 512² on the tiny model): the runs a test queues behind it wait until the test cancels
+    it. Cancelled at the end of the test whatever happened, so it never delays the next one."""
+    bob = api_client(live_stack, team.bob)
+    started = []
+
+    def start_one() -> dict:
+        fields = {"prompt": "a long job ahead", "steps": 150, "aspect": "1:1", "num_images": 1, "seed": 1}
+        started.append(start(bob, team.project.id, model=tiny_model.id, **fields))
+        return started[-1]
+
+    yield start_one
+    for session in started:
+        bob.request("POST", f"/api/v1/generations/{session['id']}/cancel/")
+
+
+def history_item(page, session_id: int):
+    return page.locator(f".history-item[data-session='{session_id}']")
+
+
+def wait_for_step(page, session_id: int) -> None:
+    """Until the item's own progress bar shows at least step 1 of its run."""
+    bar = history_item(page, session_id).locator("[role=progressbar]")
+    page.wait_for_function("bar => Number(bar.dataset.step) >= 1", arg=bar.element_handle(), timeout=60_000)
+
+
+class CuttableProxy:
+    """127.0.0.1:<port> forwarding to the live stack; cut() drops every open connection at
+    once, as a server or a network that goes away does (the browser sees no close frame)."""
+
+    def __init__(self, target: str):
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        self.websockets = 0  # connections that began with a websocket handshake
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            with self.lock:
+                self.open += [client, upstream]
+            threading.Thread(target=self.pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(upstream, client, False), daemon=True).start()
+
+    def pipe(self, source: socket.socket, sink: socket.socket, from_browser: bool) -> None:
+        first = True
+        try:
+            while data := source.recv(65536):
+                if first and from_browser and data.startswith(b"GET /ws/"):
+                    with self.lock:
+                        self.websockets += 1
+                first = False
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        with self.lock:
+            dropped, self.open = self.open, []
+        for end in dropped:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
+
+    def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread on Linux
+        except OSError:
+            pass
+        self.listener.close()
+        self.cut()
+
+
 def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_stack, chromium_path, output_dir):
     from playwright.sync_api import expect, sync_playwright
 
+    from generation.models import ModelEntry
+
+    ModelEntry.objects.create(name="Ink", kind="adapter", source="unused", base_model=tiny_model)
     # No ORM calls while Playwright runs (its event loop makes Django refuse sync queries).
     with sync_playwright() as playwright:
         browser, page = log_in(playwright, f"http://{live_stack}/", "bob", chromium_path)
         page.click("text=Posters")
 
         expect(page.locator("#steps")).to_have_value("4")  # the model's defaults fill the form
+        weight = page.locator("#adapters .adapter", has_text="Ink").locator("input[type=range]")
+        expect(weight).to_have_attribute("min", "-2")  # the limits of GET /api/v1/options/
+        expect(weight).to_have_attribute("max", "2")
         page.fill("#prompt", "a lighthouse at dusk")
         page.fill("#steps", "8")
         page.fill("#seed", "99")
@@ -68,15 +193,130 @@ def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_st
     assert session.images.count() == 4
 
 
-def test_viewer_sees_history_but_no_generate_form(team, live_stack, chromium_path, output_dir):
+def test_a_viewer_follows_a_run_live_from_queued_to_its_images(
+    team, tiny_model, live_stack, job_ahead, chromium_path, output_dir
+):
+    """Vera (viewer) watches Bob's run, started through the API, without reloading."""
     from playwright.sync_api import expect, sync_playwright
 
+    bob = api_client(live_stack, team.bob)
     with sync_playwright() as playwright:
+        blocker = job_ahead()
+        watched = start(bob, team.project.id, model=tiny_model.id, prompt="a fox", steps=6, num_images=2, seed=7)
         browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "vera", chromium_path)
-
         expect(page.locator("text=You are a viewer")).to_be_visible()
         expect(page.locator("#generate")).to_have_count(0)
+
+        # The running job ahead shows its own progress; the watched run, on show, waits.
+        wait_for_step(page, blocker["id"])
+        expect(history_item(page, watched["id"]).locator(".status")).to_have_text("Queued")
+        expect(page.locator("#progress-label")).to_have_text("Queued…")
+        expect(page.locator("#cancel")).to_be_hidden()  # viewers cannot cancel
+        cancel(bob, blocker["id"])
+
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+        expect(page.locator("#results figure[data-image]")).to_have_count(2)
+        assert int(page.locator("#results").get_attribute("data-previews-shown")) >= 1
+        expect(history_item(page, watched["id"]).locator(".status")).to_have_text("Succeeded")
+        expect(history_item(page, watched["id"]).locator(".thumbs img")).to_have_count(2)
+        expect(history_item(page, blocker["id"]).locator(".status")).to_have_text("Cancelled")
+        expect(page.locator("#results figure .download")).to_have_count(2)
+        expect(page.locator("#results figure .save, #results figure .delete")).to_have_count(0)
+        shoot(page, output_dir, "workspace-viewer")
         browser.close()
+
+
+def test_after_a_reload_each_run_has_its_own_progress_and_ends_on_its_own(
+    team, tiny_model, live_stack, job_ahead, chromium_path, output_dir
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    bob = api_client(live_stack, team.bob)
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+        form_ready(page)
+        blocker = job_ahead()
+        page.select_option("#num_images", "1")
+        for prompt, steps in (("first", "4"), ("second", "6")):
+            page.fill("#prompt", prompt)
+            page.fill("#steps", steps)
+            page.click("#generate")
+            expect(page.locator(".history-item .prompt").first).to_have_text(prompt)
+
+        page.reload()
+        first, second = (page.locator(".history-item", has_text=prompt) for prompt in ("first", "second"))
+        wait_for_step(page, blocker["id"])
+        expect(first.locator(".status")).to_have_text("Queued")
+        expect(second.locator(".status")).to_have_text("Queued")
+        expect(page.locator("#progress-label")).to_have_text("Queued…")  # the newest run is on show
+        shoot(page, output_dir, "workspace-reloaded")
+        cancel(bob, blocker["id"])
+
+        expect(first.locator(".status")).to_have_text("Succeeded", timeout=60_000)
+        expect(second.locator(".status")).to_have_text("Succeeded", timeout=60_000)
+        expect(page.locator("#progress-label")).to_have_text("Done")
+        expect(history_item(page, blocker["id"]).locator(".status")).to_have_text("Cancelled")
+        # Each bar counted its own run's steps (checked against the database below), and is put away at its end.
+        expect(page.locator(".item-progress:visible")).to_have_count(0)
+        totals = [
+            int(history_item(page, session).locator("[role=progressbar]").get_attribute("data-total"))
+            for session in (blocker["id"], *(int(item.get_attribute("data-session")) for item in (first, second)))
+        ]
+        expect(first.locator(".thumbs img")).to_have_count(1)
+        expect(second.locator(".thumbs img")).to_have_count(1)
+        expect(page.locator("#results figure[data-image]")).to_have_count(1)
+        browser.close()
+
+    sessions = GenerationSession.objects.order_by("id")
+    assert [session.status for session in sessions] == ["cancelled", "succeeded", "succeeded"]
+    assert totals == [session.progress_total for session in sessions]
+    assert totals[1] < totals[2] < totals[0]  # 4 steps, 6 steps, 150 steps
+
+
+def test_a_dropped_websocket_reconnects_and_the_run_ends_in_the_page(
+    team, tiny_model, live_stack, job_ahead, chromium_path
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    bob = api_client(live_stack, team.bob)
+    proxy = CuttableProxy(live_stack)
+    try:
+        with sync_playwright() as playwright:
+            blocker = job_ahead()
+            browser, page = log_in(
+                playwright, f"http://{proxy.address}/projects/{team.project.id}/", "bob", chromium_path
+            )
+            form_ready(page)
+            page.fill("#prompt", "after the outage")
+            page.select_option("#num_images", "1")
+            page.fill("#steps", "4")
+            page.click("#generate")
+            expect(page.locator(".history-item")).to_have_count(2)
+
+            wait_for_step(page, blocker["id"])  # mid-run: the job ahead is stepping, ours waits
+            bar = history_item(page, blocker["id"]).locator("[role=progressbar]")
+            step_at_cut = int(bar.get_attribute("data-step"))
+            sockets_before = proxy.websockets
+            proxy.cut()
+            expect(page.locator("#run-status")).to_have_attribute(
+                "data-reconnects", re.compile("^[1-9]"), timeout=10_000
+            )
+            # Live events flow again on the new connection
+            page.wait_for_function(
+                "([bar, step]) => Number(bar.dataset.step) > step",
+                arg=[bar.element_handle(), step_at_cut],
+                timeout=30_000,
+            )
+            cancel(bob, blocker["id"])
+
+            expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
+            expect(page.locator("#results figure[data-image]")).to_have_count(1)
+            expect(page.locator(".history-item .status").first).to_have_text("Succeeded")
+            expect(history_item(page, blocker["id"]).locator(".status")).to_have_text("Cancelled")
+            browser.close()
+    finally:
+        proxy.close()
+    assert sockets_before == 2 and proxy.websockets >= 4  # both runs' sockets came back
 
 
 def test_preset_ratio_previews_reference_into_image_text_then_inpaint_a_painted_mask(
@@ -86,7 +326,7 @@ def test_preset_ratio_previews_reference_into_image_text_then_inpaint_a_painted_
 
     with sync_playwright() as playwright:
         browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
-
+        form_ready(page)
         page.fill("#prompt", "a harbour at night")
         page.select_option("#aspect", "16:9")
         page.select_option("#num_images", "1")
@@ -148,11 +388,17 @@ def test_cancel_stops_a_running_job_at_the_next_step(team, tiny_model, live_stac
 
     with sync_playwright() as playwright:
         browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+        form_ready(page)  # else the catalog's defaults could replace the steps typed below
         page.fill("#prompt", "a very long job")
-        page.select_option("#aspect", "1:1")  # 512² for SD 1.5
+        page.select_option("#aspect", "1:1")  # 512² for SD 1.5: 150 steps take many seconds
+        page.select_option("#num_images", "1")
         page.fill("#steps", "150")
         page.click("#generate")
-        expect(page.locator("#progress-label")).to_contain_text("Step", timeout=60_000)
+        # Cancel once a real step is on show: the job is then running, with 149 steps to go.
+        page.wait_for_function(
+            "() => Number(document.querySelector('#run-status [role=progressbar]').dataset.step) >= 1"
+        )
+        expect(page.locator("#progress-label")).to_contain_text("Step")
         page.click("#cancel")
         expect(page.locator("#progress-label")).to_have_text("Cancelled", timeout=30_000)
         expect(page.locator(".history-item .status").first).to_have_text("Cancelled")
@@ -206,6 +452,7 @@ def test_a_team_day_save_download_delete_lineage_compare_and_members(
 
         # Generate two, save one, download all, delete the other
         page.click("text=Posters")
+        form_ready(page)
         page.fill("#prompt", "a lighthouse at dusk")
         page.select_option("#num_images", "2")
         page.fill("#seed", "5")
@@ -237,6 +484,13 @@ def test_a_team_day_save_download_delete_lineage_compare_and_members(
         page.click("#compare summary")
         page.click("#add-compare")
         page.locator(".compare-row .compare-model").select_option(str(second.id))
+        expect(page.locator("#generate")).to_have_text("Compare 2 models")
+        page.click("#add-compare")
+        page.click("#add-compare")
+        expect(page.locator("#generate")).to_have_text("Compare 4 models")  # the most the options allow
+        expect(page.locator("#add-compare")).to_be_hidden()
+        page.locator(".compare-row .remove").last.click()
+        page.locator(".compare-row .remove").last.click()
         expect(page.locator("#generate")).to_have_text("Compare 2 models")
         shoot(page, output_dir, "workspace-compare-form")
         page.click("#generate")
