@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from generation import execution, selectors, submission
+from generation import selectors, submission
 from generation.models import Comparison, GenerationSession, ModelEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -19,26 +19,15 @@ def second_model(tiny_family_dir) -> ModelEntry:
 
 
 @pytest.fixture
-def history(team, tiny_model, second_model):
-    """Four queued sessions: by bob and alice, two models, two modes, one prompt each."""
-    submit = submission.generation_submit
+def history(team, second_model, submit, run):
+    """Four sessions: by bob and alice, two models, two modes, one prompt each; the first ran."""
     made = [
-        submit(user=team.bob, project=team.project, model_id=tiny_model.id, prompt="a red barn", steps=2),
-        submit(user=team.alice, project=team.project, model_id=second_model.id, prompt="a blue lake", steps=2),
-        submit(user=team.bob, project=team.project, model_id=second_model.id, prompt="Barn owl at night", steps=2),
+        submit(prompt="a red barn", steps=2),
+        submit(user=team.alice, model=second_model, prompt="a blue lake", steps=2),
+        submit(model=second_model, prompt="Barn owl at night", steps=2),
     ]
-    execution.generation_run(made[0].id, worker="test")
-    done = GenerationSession.objects.get(pk=made[0].id)
-    made.append(
-        submit(
-            user=team.alice,
-            project=team.project,
-            model_id=tiny_model.id,
-            mode="image_to_image",
-            source_image=done.images.get().id,
-            steps=2,
-        )  # fmt: skip
-    )
+    done = run(made[0])
+    made.append(submit(user=team.alice, mode="image_to_image", source_image=done.images.get().id, prompt=""))
     done.images.update(saved=True)
     return made
 
@@ -60,11 +49,8 @@ def test_history_filters_by_model_user_mode_saved_and_prompt(team, history, tiny
     assert listed(team.project, model="nonsense", mode="nonsense") == [variation, owl, blue, red]  # ignored
 
 
-def test_saved_only_shows_just_the_saved_images(team, tiny_model):
-    session = submission.generation_submit(
-        user=team.bob, project=team.project, model_id=tiny_model.id, prompt="x", steps=2, num_images=3
-    )
-    execution.generation_run(session.id, worker="test")
+def test_saved_only_shows_just_the_saved_images(team, generated):
+    session = generated(prompt="x", steps=2, num_images=3)
     session.images.filter(index=1).update(saved=True)
 
     [shown] = selectors.project_history(team.project, selectors.HistoryFilters(saved=True))
@@ -82,11 +68,9 @@ def history_items(page: str) -> list[str]:
     return re.findall(r'class="history-item" data-session="(\d+)"', page)
 
 
-def test_the_history_page_is_paginated_and_keeps_its_filters(client, team, tiny_model, settings):
+def test_the_history_page_is_paginated_and_keeps_its_filters(client, team, submit):
     for number in range(23):
-        submission.generation_submit(
-            user=team.bob, project=team.project, model_id=tiny_model.id, prompt=f"barn {number}"
-        )
+        submit(prompt=f"barn {number}")
     client.force_login(team.vera)
 
     first = client.get(f"/projects/{team.project.id}/?q=barn").content.decode()
@@ -107,7 +91,7 @@ def comparisons_url(project) -> str:
     return f"/api/v1/projects/{project.id}/comparisons/"
 
 
-def test_a_comparison_runs_one_prompt_and_seed_on_each_model(team, api_as, tiny_model, second_model, tiny_adapter):
+def test_a_comparison_runs_one_prompt_and_seed_on_each_model(team, api_as, tiny_model, second_model, tiny_adapter, run):
     adapter = ModelEntry.objects.create(
         name="Ink", kind="adapter", origin="customized", source=str(tiny_adapter("lora")), base_model=tiny_model
     )
@@ -130,7 +114,7 @@ def test_a_comparison_runs_one_prompt_and_seed_on_each_model(team, api_as, tiny_
     assert [column["steps"] for column in columns] == [4, 4, 3]  # each model's own defaults
 
     for column in columns:
-        execution.generation_run(column["id"], worker="test")
+        run(column["id"])
     finished = api_as(team.vera).get(f"/api/v1/comparisons/{response.json()['id']}/").json()
     assert [column["status"] for column in finished["sessions"]] == ["succeeded"] * 3
     assert all(len(column["images"]) == 1 for column in finished["sessions"])
@@ -186,13 +170,13 @@ def test_only_writers_compare(team, api_as, tiny_model, who, status):
     assert api_as(getattr(team, who)).post(comparisons_url(team.project), body, format="json").status_code == status
 
 
-def test_the_comparison_page_shows_columns_with_times_and_the_slider(client, team, tiny_model, second_model):
+def test_the_comparison_page_shows_columns_with_times_and_the_slider(client, team, tiny_model, second_model, run):
     comparison = submission.comparison_submit(
         user=team.bob, project=team.project, prompt="a lighthouse", num_images=1,
         variants=[{"model": tiny_model.id}, {"model": second_model.id}],
     )  # fmt: skip
     for session in comparison.sessions.all():
-        execution.generation_run(session.id, worker="test")
+        run(session)
     client.force_login(team.vera)
 
     page = client.get(f"/projects/{team.project.id}/comparisons/{comparison.id}/").content.decode()
