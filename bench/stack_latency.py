@@ -39,7 +39,8 @@ def prepare_database() -> tuple[str, int, int]:
 
     user = get_user_model().objects.create_user("bench", password="bench-password")
     project = project_create(name="Benchmark", owner=user)
-    return Token.objects.create(user=user).key, project.id, ModelEntry.objects.get().id
+    demo = ModelEntry.objects.get(enabled=True, kind=ModelEntry.Kind.BASE)
+    return Token.objects.create(user=user).key, project.id, demo.id
 
 
 def time_through_stack(address, token, project_id, model_id, args) -> list[float]:
@@ -114,7 +115,7 @@ def main() -> None:
     finally:
         for process in reversed(processes):
             stack.stop(process)
-    direct = time_direct(settings.DEEPIMAGE_MODELS_DIR / "demo-sd15", args)
+    direct = time_direct(settings.BASE_DIR / "models" / "demo-shapes", args)
 
     stack_median, direct_median = statistics.median(through_stack[1:]), statistics.median(direct[1:])
     overhead, ratio = stack_median - direct_median, stack_median / direct_median

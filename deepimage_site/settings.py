@@ -224,14 +224,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "generation.api.errors.api_exception_handler",
 }
 
-# The engine: how many base pipelines one worker keeps loaded, and where demo weights go.
+# The engine: how many base pipelines one worker keeps loaded, and in what memory.
 DEEPIMAGE_MAX_PIPELINES = env_int("DEEPIMAGE_MAX_PIPELINES", 2)
 # Weights a worker keeps loaded; 0 means 70% of the GPU's memory (no limit on CPU).
 DEEPIMAGE_MEMORY_BUDGET_MB = env_int("DEEPIMAGE_MEMORY_BUDGET_MB", 0)
 DEEPIMAGE_DTYPE = env_choice("DEEPIMAGE_DTYPE", "fp16", ("fp16", "bf16", "fp32"))  # on GPUs; CPUs run fp32
 DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)  # the one configurable limit; see engine/limits.py
 DEEPIMAGE_PREVIEW_EVERY = env_int("DEEPIMAGE_PREVIEW_EVERY", 2)  # steps between live previews; 0: none
-DEEPIMAGE_MODELS_DIR = Path(os.environ.get("DEEPIMAGE_MODELS_DIR", DATA_DIR / "models"))
 # Catalog checks and loads use only the local Hugging Face cache when set (huggingface_hub reads it too).
 HF_HUB_OFFLINE = env_bool("HF_HUB_OFFLINE", False)
 

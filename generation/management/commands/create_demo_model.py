@@ -1,37 +1,67 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from generation.engine.tiny import save_tiny_sd15_model
 from generation.models import ModelEntry
 
-DEMO_NAME = "DeepImage demo (random weights)"
+DEMO_NAME = "DeepImage demo: shapes"
+OLD_DEMO_NAME = "DeepImage demo (random weights)"  # what this command registered before the trained model
 DEMO_DESCRIPTION = (
-    "A tiny Stable Diffusion 1.5-shaped pipeline with random weights, built on this machine. "
-    "It exercises the whole stack (loading, steps, progress, storage) but draws only noise. "
-    "Register a real checkpoint folder or hub id in the catalog for real images."
+    "A small Stable Diffusion 1.5-architecture model trained from scratch on a CPU (tools/train_demo_model.py), "
+    "128×128. It draws a roughly square or round shape in the colour you name (red, orange, yellow, green, blue, "
+    "purple, white, black) on the background colour you name, small or large. It does not yet follow position "
+    "words (left, right, top, bottom, centre) or shape words (circle, square, triangle) reliably. "
+    'Prompt in plain words, e.g. "a large red circle on the left, blue background"; other words are ignored.'
 )
+ADAPTER_NAME = "DeepImage demo: outline shapes (LoRA)"
+ADAPTER_DESCRIPTION = (
+    "A LoRA trained on the demo shapes model: the same prompts, shapes drawn as outlines instead of filled."
+)
+# Chosen with bench/demo_quality.py (Euler / DPM++ 2M Karras × CFG 3, 5, 7.5 at 20 steps): best colour score.
+DEFAULTS = {
+    "default_steps": 20,
+    "default_guidance_scale": 5.0,
+    "default_width": 128,
+    "default_height": 128,
+    "default_sampler": "Euler",
+}
 
 
 class Command(BaseCommand):
-    help = "Build the tiny random-weight demo pipeline (if missing) and register it in the catalog."
+    help = "Register the committed demo model (models/demo-shapes) and its outline LoRA in the catalog."
 
     def handle(self, *args, **options):
-        folder = settings.DEEPIMAGE_MODELS_DIR / "demo-sd15"
+        folder = settings.BASE_DIR / "models" / "demo-shapes"
+        lora = settings.BASE_DIR / "models" / "demo-shapes-outline-lora.safetensors"
         if not (folder / "model_index.json").exists():
-            self.stdout.write(f"Building the demo model in {folder} …")
-            save_tiny_sd15_model(folder)
+            raise CommandError(f"The demo model is missing from {folder}: run `python tools/train_demo_model.py`.")
         entry, created = ModelEntry.objects.update_or_create(
             name=DEMO_NAME,
             defaults={
                 "kind": ModelEntry.Kind.BASE,
-                "origin": ModelEntry.Origin.THIRD_PARTY,
+                "origin": ModelEntry.Origin.CUSTOMIZED,
                 "family": ModelEntry.Family.SD15,
                 "source": str(folder),
+                "config": "",
                 "description": DEMO_DESCRIPTION,
-                "default_steps": 20,
-                "default_guidance_scale": 7.5,
-                "default_width": 256,
-                "default_height": 256,
+                **DEFAULTS,
             },
         )
         self.stdout.write(f"{'Registered' if created else 'Up to date'}: {entry.name} (id {entry.id})")
+        # Pictures made with the old noise model keep their catalog row; it leaves the picker.
+        if ModelEntry.objects.filter(name=OLD_DEMO_NAME, enabled=True).update(enabled=False):
+            self.stdout.write(f"Disabled the old random-weight demo entry: {OLD_DEMO_NAME}")
+        if not lora.exists():
+            self.stdout.write(f"No demo adapter at {lora}: skipped.")
+            return
+        adapter, created = ModelEntry.objects.update_or_create(
+            name=ADAPTER_NAME,
+            defaults={
+                "kind": ModelEntry.Kind.ADAPTER,
+                "origin": ModelEntry.Origin.CUSTOMIZED,
+                "family": ModelEntry.Family.SD15,
+                "source": str(lora),
+                "base_model": entry,
+                "description": ADAPTER_DESCRIPTION,
+            },
+        )
+        self.stdout.write(f"{'Registered' if created else 'Up to date'}: {adapter.name} (id {adapter.id})")

@@ -1,0 +1,223 @@
+"""The committed demo model (models/demo-shapes) draws what it is asked for, through the engine.
+
+Every picture is read back by the pixel-statistics scorer of tools/demo_shapes.py. The
+pipeline is loaded once for the module; pictures are 128² (the native size) with few steps.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors import safe_open
+
+from generation.engine import AdapterSpec, Engine, GenerationRequest, ModelSpec
+from tools.demo_shapes import COLOURS, Scene, draw_scene, read_picture, shape_mask
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "demo-shapes"
+LORA = ROOT / "models" / "demo-shapes-outline-lora.safetensors"
+SEEDS = (11, 12, 13)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    engine = Engine()
+    engine.load(ModelSpec(str(MODEL)))
+    return engine
+
+
+def job(prompt: str, seed: int = 11, **overrides) -> GenerationRequest:
+    options = {"steps": 12, "guidance_scale": 5.0, "sampler": "Euler", "width": 128, "height": 128, "preview_every": 0}
+    return GenerationRequest(model=ModelSpec(str(MODEL)), prompt=prompt, seed=seed, **(options | overrides))
+
+
+def picture(engine, prompt: str, seed: int = 11, **overrides) -> Image.Image:
+    return engine.generate(job(prompt, seed, **overrides)).pictures[0].image
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.float64)
+
+
+def test_text_encoder_is_saved_with_the_text_model_prefix_older_transformers_read():
+    """transformers 5.23 writes CLIPTextModel keys without `text_model.`; 5.5 (InvokeAI's)
+    then loads random weights silently. The committed file carries the prefix on every key,
+    and today's transformers loads exactly those tensors from it."""
+    from transformers import CLIPTextModel
+
+    path = MODEL / "text_encoder" / "model.safetensors"
+    with safe_open(str(path), "pt") as weights:
+        keys = list(weights.keys())
+        stored = {key: weights.get_tensor(key) for key in keys}
+    assert keys and all(key.startswith("text_model.") for key in keys)
+    assert "text_model.embeddings.token_embedding.weight" in keys
+    assert "text_model.final_layer_norm.weight" in keys
+    loaded = CLIPTextModel.from_pretrained(MODEL / "text_encoder").state_dict()
+    assert len(loaded) == len(stored)
+    for key, tensor in stored.items():
+        assert np.array_equal(loaded[key.removeprefix("text_model.")].numpy(), tensor.numpy()), key
+
+
+def test_the_folder_is_a_diffusers_sd15_pipeline_of_the_real_classes():
+    import json
+
+    index = json.loads((MODEL / "model_index.json").read_text())
+    assert index["_class_name"] == "StableDiffusionPipeline"
+    assert index["unet"] == ["diffusers", "UNet2DConditionModel"]
+    assert index["vae"] == ["diffusers", "AutoencoderKL"]
+    assert index["text_encoder"] == ["transformers", "CLIPTextModel"]
+    assert index["tokenizer"] == ["transformers", "CLIPTokenizer"]
+    vae = json.loads((MODEL / "vae" / "config.json").read_text())
+    assert len(vae["block_out_channels"]) == 4  # scale factor 8, as SD 1.5
+    size = sum(path.stat().st_size for path in MODEL.rglob("*") if path.is_file())
+    assert size <= 30 * 1024 * 1024
+
+
+def test_the_colour_word_sets_the_colour_of_the_shape(engine):
+    for seed in SEEDS:
+        red = read_picture(picture(engine, "a large red circle in the centre, white background", seed))
+        blue = read_picture(picture(engine, "a large blue circle in the centre, white background", seed))
+        assert (red.colour, blue.colour) == ("red", "blue"), seed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Issue 12 not met yet: the committed model ignores position words (bench: ~15 % on held-out prompts).",
+)
+def test_the_position_word_moves_the_shape(engine):
+    for seed in SEEDS:
+        left = read_picture(picture(engine, "a large green square on the left, black background", seed))
+        right = read_picture(picture(engine, "a large green square on the right, black background", seed))
+        assert (left.position, right.position) == ("left", "right"), seed
+        assert left.centroid[0] < 0.4 < 0.6 < right.centroid[0]
+
+
+def test_the_background_word_sets_the_background(engine):
+    for seed in SEEDS:
+        image = picture(engine, "a small yellow triangle at the top, purple background", seed)
+        assert read_picture(image).background == "purple", seed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Issue 12 not met yet: at guidance 1 the committed model already gets colours and backgrounds right; "
+    "guidance 7 is no closer (it cannot do positions, where guidance would matter).",
+)
+def test_guidance_7_follows_the_prompt_better_than_guidance_1(engine):
+    scenes = [
+        Scene("circle", "red", "left", "large", "blue"),
+        Scene("square", "yellow", "bottom", "large", "black"),
+        Scene("triangle", "white", "top", "large", "green"),
+        Scene("circle", "purple", "right", "small", "white"),
+    ]
+
+    def miss(guidance: float) -> float:
+        """How far, in RGB, the pictures' background and shape colours are from the named ones."""
+        total = 0.0
+        for k, scene in enumerate(scenes):
+            for seed in (21 + k, 31 + k):
+                image = pixels(picture(engine, scene.caption(), seed, guidance_scale=guidance))
+                mask, background = shape_mask(image)
+                shape = np.median(image[mask], axis=0) if mask.any() else np.zeros(3)
+                total += np.linalg.norm(background - COLOURS[scene.background])
+                total += np.linalg.norm(shape - COLOURS[scene.colour])
+        return total / (2 * len(scenes))
+
+    strong, weak = miss(7.0), miss(1.0)
+    assert strong < 0.8 * weak
+
+
+def test_a_colour_in_the_negative_prompt_is_avoided(engine):
+    """The prompt leaves the colour open; the colour drawn most often is then named in the
+    negative prompt, and it (nearly) disappears while a shape is still drawn."""
+    prompt = "a large circle in the centre, white background"
+    seeds = range(40, 52)
+    plain = [read_picture(picture(engine, prompt, seed)).colour for seed in seeds]
+    favourite = max(COLOURS, key=plain.count)
+    assert plain.count(favourite) >= 3
+    avoided = [read_picture(picture(engine, prompt, seed, negative_prompt=favourite)).colour for seed in seeds]
+    assert avoided.count(favourite) <= 1
+    assert sum(colour is not None for colour in avoided) >= 10  # still a shape in (nearly) each picture
+
+
+def blue_square_on_the_left() -> Image.Image:
+    return draw_scene(Scene("square", "blue", "left", "large", "white"))
+
+
+def test_image_to_image_keeps_the_input_at_low_strength_and_follows_the_prompt_at_high(engine):
+    kept = picture(engine, "", 11, mode="image_to_image", init_image=blue_square_on_the_left(), strength=0.3)
+    reading = read_picture(kept)
+    assert (reading.colour, reading.position, reading.background, reading.shape) == ("blue", "left", "white", "square")
+    prompt = "a small red circle on the right, black background"
+    changed = picture(engine, prompt, 11, mode="image_text", init_image=blue_square_on_the_left(), strength=0.9)
+    reading = read_picture(changed)
+    assert (reading.colour, reading.background) == ("red", "black")
+
+
+def test_inpainting_draws_the_prompt_inside_the_mask_and_keeps_the_rest(engine):
+    source = blue_square_on_the_left()
+    mask = Image.new("L", (128, 128), 0)
+    mask.paste(255, (64, 0, 128, 128))  # white: repaint the right half
+    result = pixels(
+        picture(
+            engine,
+            "a large red circle on the right, white background",
+            11,
+            mode="inpaint",
+            init_image=source,
+            mask_image=mask,
+            strength=1.0,
+        )
+    )
+    original = pixels(source)
+    kept = np.abs(result[4:-4, 4:56] - original[4:-4, 4:56])  # the unmasked half, off the seam and the border
+    assert kept.mean() < 8
+    right = result[:, 72:]
+    red = np.sqrt(((right - np.array(COLOURS["red"])) ** 2).sum(-1)) < 70
+    assert red.mean() > 0.08  # a red shape was drawn in the repainted half (none if the mask were inverted)
+    assert (np.sqrt(((result[:, :56] - np.array(COLOURS["blue"])) ** 2).sum(-1)) < 70).mean() > 0.3
+
+
+@pytest.fixture(scope="module")
+def outline():
+    return AdapterSpec(str(LORA), weight=1.0)
+
+
+def test_the_outline_adapter_draws_outlines_and_weight_0_gives_the_base_picture(engine, outline):
+    for seed in SEEDS:
+        prompt = "a large orange square in the centre, blue background"
+        base = picture(engine, prompt, seed)
+        drawn = picture(engine, prompt, seed, adapters=(outline,))
+        off = picture(engine, prompt, seed, adapters=(AdapterSpec(str(LORA), weight=0.0),))
+        base_reading, outline_reading = read_picture(base), read_picture(drawn)
+        assert not base_reading.hollow and base_reading.colour == "orange", seed
+        # Thin orange lines on blue blend towards red at their edges: the colour is not checked.
+        assert outline_reading.hollow and outline_reading.colour is not None, seed
+        assert np.array_equal(pixels(off), pixels(base)), seed
+
+
+def test_the_adapter_merged_gives_the_same_picture_as_unmerged(engine, outline):
+    request = job("a large red triangle at the bottom, white background", 11, adapters=(outline,))
+    assert engine.verify_adapters(request) <= 2 / 255
+
+
+@pytest.mark.django_db
+def test_create_demo_model_registers_the_committed_model_and_its_adapter_idempotently():
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from generation.engine.samplers import SAMPLERS
+    from generation.models import ModelEntry
+
+    call_command("create_demo_model", verbosity=0)
+    call_command("create_demo_model", verbosity=0)
+    base = ModelEntry.objects.get(kind=ModelEntry.Kind.BASE, source=str(settings.BASE_DIR / "models" / "demo-shapes"))
+    adapter = ModelEntry.objects.get(kind=ModelEntry.Kind.ADAPTER, base_model=base)
+    assert ModelEntry.objects.count() == 2
+    assert base.family == adapter.family == "sd15"
+    assert adapter.origin == ModelEntry.Origin.CUSTOMIZED and adapter.source == str(LORA)
+    assert base.default_sampler in SAMPLERS and base.default_width == base.default_height == 128
+    assert "circle" in base.description
+    base.full_clean()
+    adapter.full_clean()
