@@ -9,7 +9,7 @@ from django.conf import settings
 
 from .engine import limits
 from .engine.families import PROFILES
-from .engine.requests import MODE_LABELS, RESIZE_MODE_LABELS
+from .engine.requests import IMAGE_MODES, MODE_LABELS, RESIZE_MODE_LABELS
 from .engine.samplers import SAMPLER_NAMES
 from .engine.sizing import ASPECTS
 
@@ -22,6 +22,7 @@ def generation_options() -> dict:
     """Modes, samplers, aspects, resize modes, families with their defaults, and the limits."""
     return {
         "modes": labelled(MODE_LABELS),
+        "image_modes": list(IMAGE_MODES),
         "samplers": list(SAMPLER_NAMES),
         "aspects": list(ASPECTS),
         "resize_modes": labelled(RESIZE_MODE_LABELS),

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from safetensors import safe_open
 
-from generation.engine import AdapterSpec, Engine, GenerationRequest, ModelSpec
+from generation.engine import AdapterSpec, Engine, ModelSpec
 from tools.demo_shapes import COLOURS, Scene, draw_scene, read_picture, shape_mask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +27,17 @@ def engine():
     return engine
 
 
-def job(prompt: str, seed: int = 11, **overrides) -> GenerationRequest:
+@pytest.fixture
+def job(engine_job):
+    """job(prompt, seed, **fields) -> a request for the committed model: 12 Euler steps at its native 128²."""
     options = {"steps": 12, "guidance_scale": 5.0, "sampler": "Euler", "width": 128, "height": 128, "preview_every": 0}
-    return GenerationRequest(model=ModelSpec(str(MODEL)), prompt=prompt, seed=seed, **(options | overrides))
+    return lambda prompt, seed=11, **fields: engine_job(MODEL, prompt=prompt, seed=seed, **(options | fields))
 
 
-def picture(engine, prompt: str, seed: int = 11, **overrides) -> Image.Image:
-    return engine.generate(job(prompt, seed, **overrides)).pictures[0].image
+@pytest.fixture
+def picture(engine, job):
+    """picture(prompt, seed, **fields) -> the first image the engine draws for that request."""
+    return lambda prompt, seed=11, **fields: engine.generate(job(prompt, seed, **fields)).pictures[0].image
 
 
 def pixels(image: Image.Image) -> np.ndarray:
@@ -74,10 +78,10 @@ def test_the_folder_is_a_diffusers_sd15_pipeline_of_the_real_classes():
     assert size <= 30 * 1024 * 1024
 
 
-def test_the_colour_word_sets_the_colour_of_the_shape(engine):
+def test_the_colour_word_sets_the_colour_of_the_shape(picture):
     for seed in SEEDS:
-        red = read_picture(picture(engine, "a large red circle in the centre, white background", seed))
-        blue = read_picture(picture(engine, "a large blue circle in the centre, white background", seed))
+        red = read_picture(picture("a large red circle in the centre, white background", seed))
+        blue = read_picture(picture("a large blue circle in the centre, white background", seed))
         assert (red.colour, blue.colour) == ("red", "blue"), seed
 
 
@@ -85,17 +89,17 @@ def test_the_colour_word_sets_the_colour_of_the_shape(engine):
     strict=True,
     reason="Issue 12 not met yet: the committed model ignores position words (bench: ~15 % on held-out prompts).",
 )
-def test_the_position_word_moves_the_shape(engine):
+def test_the_position_word_moves_the_shape(picture):
     for seed in SEEDS:
-        left = read_picture(picture(engine, "a large green square on the left, black background", seed))
-        right = read_picture(picture(engine, "a large green square on the right, black background", seed))
+        left = read_picture(picture("a large green square on the left, black background", seed))
+        right = read_picture(picture("a large green square on the right, black background", seed))
         assert (left.position, right.position) == ("left", "right"), seed
         assert left.centroid[0] < 0.4 < 0.6 < right.centroid[0]
 
 
-def test_the_background_word_sets_the_background(engine):
+def test_the_background_word_sets_the_background(picture):
     for seed in SEEDS:
-        image = picture(engine, "a small yellow triangle at the top, purple background", seed)
+        image = picture("a small yellow triangle at the top, purple background", seed)
         assert read_picture(image).background == "purple", seed
 
 
@@ -104,7 +108,7 @@ def test_the_background_word_sets_the_background(engine):
     reason="Issue 12 not met yet: at guidance 1 the committed model already gets colours and backgrounds right; "
     "guidance 7 is no closer (it cannot do positions, where guidance would matter).",
 )
-def test_guidance_7_follows_the_prompt_better_than_guidance_1(engine):
+def test_guidance_7_follows_the_prompt_better_than_guidance_1(picture):
     scenes = [
         Scene("circle", "red", "left", "large", "blue"),
         Scene("square", "yellow", "bottom", "large", "black"),
@@ -117,7 +121,7 @@ def test_guidance_7_follows_the_prompt_better_than_guidance_1(engine):
         total = 0.0
         for k, scene in enumerate(scenes):
             for seed in (21 + k, 31 + k):
-                image = pixels(picture(engine, scene.caption(), seed, guidance_scale=guidance))
+                image = pixels(picture(scene.caption(), seed, guidance_scale=guidance))
                 mask, background = shape_mask(image)
                 shape = np.median(image[mask], axis=0) if mask.any() else np.zeros(3)
                 total += np.linalg.norm(background - COLOURS[scene.background])
@@ -128,15 +132,15 @@ def test_guidance_7_follows_the_prompt_better_than_guidance_1(engine):
     assert strong < 0.8 * weak
 
 
-def test_a_colour_in_the_negative_prompt_is_avoided(engine):
+def test_a_colour_in_the_negative_prompt_is_avoided(picture):
     """The prompt leaves the colour open; the colour drawn most often is then named in the
     negative prompt, and it (nearly) disappears while a shape is still drawn."""
     prompt = "a large circle in the centre, white background"
     seeds = range(40, 52)
-    plain = [read_picture(picture(engine, prompt, seed)).colour for seed in seeds]
+    plain = [read_picture(picture(prompt, seed)).colour for seed in seeds]
     favourite = max(COLOURS, key=plain.count)
     assert plain.count(favourite) >= 3
-    avoided = [read_picture(picture(engine, prompt, seed, negative_prompt=favourite)).colour for seed in seeds]
+    avoided = [read_picture(picture(prompt, seed, negative_prompt=favourite)).colour for seed in seeds]
     assert avoided.count(favourite) <= 1
     assert sum(colour is not None for colour in avoided) >= 10  # still a shape in (nearly) each picture
 
@@ -145,23 +149,22 @@ def blue_square_on_the_left() -> Image.Image:
     return draw_scene(Scene("square", "blue", "left", "large", "white"))
 
 
-def test_image_to_image_keeps_the_input_at_low_strength_and_follows_the_prompt_at_high(engine):
-    kept = picture(engine, "", 11, mode="image_to_image", init_image=blue_square_on_the_left(), strength=0.3)
+def test_image_to_image_keeps_the_input_at_low_strength_and_follows_the_prompt_at_high(picture):
+    kept = picture("", 11, mode="image_to_image", init_image=blue_square_on_the_left(), strength=0.3)
     reading = read_picture(kept)
     assert (reading.colour, reading.position, reading.background, reading.shape) == ("blue", "left", "white", "square")
     prompt = "a small red circle on the right, black background"
-    changed = picture(engine, prompt, 11, mode="image_text", init_image=blue_square_on_the_left(), strength=0.9)
+    changed = picture(prompt, 11, mode="image_text", init_image=blue_square_on_the_left(), strength=0.9)
     reading = read_picture(changed)
     assert (reading.colour, reading.background) == ("red", "black")
 
 
-def test_inpainting_draws_the_prompt_inside_the_mask_and_keeps_the_rest(engine):
+def test_inpainting_draws_the_prompt_inside_the_mask_and_keeps_the_rest(picture):
     source = blue_square_on_the_left()
     mask = Image.new("L", (128, 128), 0)
     mask.paste(255, (64, 0, 128, 128))  # white: repaint the right half
     result = pixels(
         picture(
-            engine,
             "a large red circle on the right, white background",
             11,
             mode="inpaint",
@@ -184,12 +187,12 @@ def outline():
     return AdapterSpec(str(LORA), weight=1.0)
 
 
-def test_the_outline_adapter_draws_outlines_and_weight_0_gives_the_base_picture(engine, outline):
+def test_the_outline_adapter_draws_outlines_and_weight_0_gives_the_base_picture(outline, picture):
     for seed in SEEDS:
         prompt = "a large orange square in the centre, blue background"
-        base = picture(engine, prompt, seed)
-        drawn = picture(engine, prompt, seed, adapters=(outline,))
-        off = picture(engine, prompt, seed, adapters=(AdapterSpec(str(LORA), weight=0.0),))
+        base = picture(prompt, seed)
+        drawn = picture(prompt, seed, adapters=(outline,))
+        off = picture(prompt, seed, adapters=(AdapterSpec(str(LORA), weight=0.0),))
         base_reading, outline_reading = read_picture(base), read_picture(drawn)
         assert not base_reading.hollow and base_reading.colour == "orange", seed
         # Thin orange lines on blue blend towards red at their edges: the colour is not checked.
@@ -197,7 +200,7 @@ def test_the_outline_adapter_draws_outlines_and_weight_0_gives_the_base_picture(
         assert np.array_equal(pixels(off), pixels(base)), seed
 
 
-def test_the_adapter_merged_gives_the_same_picture_as_unmerged(engine, outline):
+def test_the_adapter_merged_gives_the_same_picture_as_unmerged(engine, outline, job):
     request = job("a large red triangle at the bottom, white background", 11, adapters=(outline,))
     assert engine.verify_adapters(request) <= 2 / 255
 

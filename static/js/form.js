@@ -6,15 +6,13 @@ import { $, cloneTemplate, fill } from "./dom.js";
 import { clearMask, initMask, maskBlob, maskPainted, resetMask } from "./mask.js";
 import { routes } from "./routes.js";
 
-const IMAGE_MODES = ["image_to_image", "image_text", "inpaint"];
 const DROP_HINT = "Drop, paste or choose a base image — or press Reference on a result.";
-
-export const isImageMode = (mode) => IMAGE_MODES.includes(mode);
 
 // Wires the form; onSubmit(formData, variants or null) sends it. Returns what the result
 // actions need: reference(image), useParameters(imageId), forgetImage(imageId), showErrors.
 export function initForm({ form, options, catalog, onSubmit }) {
   const limits = options.limits;
+  const isImageMode = (mode) => options.image_modes.includes(mode); // the modes that start from an image
   const entries = Object.fromEntries(catalog.map((entry) => [String(entry.id), entry]));
   const adapterCatalog = catalog.filter((entry) => entry.kind === "adapter");
   const maxCompareRows = limits.compared_models.max - 1; // the form's own model is the first
