@@ -30,6 +30,11 @@ def env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name) or default
     if value not in choices:
@@ -209,9 +214,33 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True  # the database is the record of every generation
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# The Celery queue the workers consume; separate names let several deployments share one Redis.
+# The Celery queue the GPU workers consume; separate names let several deployments share one Redis.
+# The broker carries only wake-ups: the database is the queue (generation/queue.py).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DEEPIMAGE_QUEUE", "generation")
+# The control worker's queue: the reconciler runs there, never behind a generation.
+DEEPIMAGE_CONTROL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-control"
+CELERY_TASK_ROUTES = {"generation.tasks.reconcile_queue_task": {"queue": DEEPIMAGE_CONTROL_QUEUE}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a restarted broker is waited for, never given up on
+
+# The job system (generation/queue.py). A running job holds a lease its worker renews; when
+# it lapses the job goes back to the queue, up to DEEPIMAGE_JOB_ATTEMPTS tries in all.
+DEEPIMAGE_JOB_LEASE_SECONDS = env_float("DEEPIMAGE_JOB_LEASE_SECONDS", 60)
+DEEPIMAGE_JOB_ATTEMPTS = env_int("DEEPIMAGE_JOB_ATTEMPTS", 2)
+DEEPIMAGE_JOB_TIME_LIMIT = env_float("DEEPIMAGE_JOB_TIME_LIMIT", 30 * 60)
+# How often the reconciler re-issues lost wake-ups and puts back jobs of lost workers.
+DEEPIMAGE_RECONCILE_SECONDS = env_float("DEEPIMAGE_RECONCILE_SECONDS", 10)
+# fair: round robin across users with model affinity; fifo: first in, first out (for comparison).
+DEEPIMAGE_SCHEDULER = env_choice("DEEPIMAGE_SCHEDULER", "fair", ("fair", "fifo"))
+# How many times a worker may take a job of its loaded model ahead of another user's turn.
+DEEPIMAGE_AFFINITY_WINDOW = env_int("DEEPIMAGE_AFFINITY_WINDOW", 2)
+# Progress rides the channel layer every step; the row (and the lease) is written at most this often.
+DEEPIMAGE_PROGRESS_WRITE_SECONDS = env_float("DEEPIMAGE_PROGRESS_WRITE_SECONDS", 1.0)
+# Catalog entries (names or ids) a worker loads when it starts, so the first user does not wait.
+DEEPIMAGE_PRELOAD_MODELS = env_list("DEEPIMAGE_PRELOAD_MODELS", [])
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-queue": {"task": "generation.tasks.reconcile_queue_task", "schedule": DEEPIMAGE_RECONCILE_SECONDS}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

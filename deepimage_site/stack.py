@@ -1,7 +1,9 @@
-"""Start and stop the processes of a DeepImage stack: Redis (embedded), a Celery worker, Daphne.
+"""Start, supervise and stop the processes of a DeepImage stack: Redis (embedded), a GPU
+worker, the control worker (the queue's reconciler, on Celery beat) and Daphne.
 
-`python -m deepimage_site.stack` is what `make run` starts; the integration tests and the
-benchmark use the same functions, so they run exactly what users run.
+`python -m deepimage_site.stack` is what `make run` starts: a process that crashes is started
+again with back-off and a log line, and never takes the others down; Ctrl-C stops them all.
+The integration tests and the benchmarks use the same functions, so they run what users run.
 """
 
 import os
@@ -79,6 +81,20 @@ def start_worker(env: dict, name: str = "gpu0@%h", **popen) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, start_new_session=True, **popen)
 
 
+def start_control(env: dict, schedule: Path, name: str = "control@%h", **popen) -> subprocess.Popen:
+    """The control worker: Celery beat and the reconciler, on its own small queue. Run one
+    per deployment (a second is harmless: every repair it makes is conditional). Its queue is
+    settings.DEEPIMAGE_CONTROL_QUEUE as the child computes it from `env`."""
+    control_queue = f"{env.get('DEEPIMAGE_QUEUE') or 'generation'}-control"
+    command = [
+        PYTHON, "-m", "celery", "-A", "deepimage_site", "worker", "--beat", "--schedule", str(schedule),
+        "-Q", control_queue, "--pool=solo", "--concurrency=1",
+        "--without-mingle", "--without-gossip", "--without-heartbeat",
+        "-n", name, "--loglevel=INFO",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, start_new_session=True, **popen)
+
+
 def start_daphne(env: dict, host: str, port: int, **popen) -> subprocess.Popen:
     command = [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "deepimage_site.asgi:application"]
     process = subprocess.Popen(command, env=env, start_new_session=True, **popen)
@@ -98,12 +114,58 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait()
 
 
+class Supervised:
+    """One process of the stack, started again with back-off whenever it exits."""
+
+    FIRST_DELAY, MAX_DELAY, STABLE_AFTER = 1.0, 30.0, 60.0
+
+    def __init__(self, name: str, start):
+        self.name, self.start = name, start
+        self.process: subprocess.Popen | None = None
+        self.started = self.restart_at = 0.0
+        self.delay = self.FIRST_DELAY
+        self.restarts = 0
+
+    def launch(self) -> None:
+        self.process = self.start()
+        self.started = time.monotonic()
+
+    def check(self, log=print) -> None:
+        """Called often: notice an exit, and start the process again when its delay is over."""
+        now = time.monotonic()
+        if self.process is not None and self.process.poll() is not None:
+            if now - self.started > self.STABLE_AFTER:
+                self.delay = self.FIRST_DELAY  # it ran a good while: this is a new failure
+            log(f"{self.name} exited with code {self.process.returncode}; starting it again in {self.delay:.0f}s")
+            self.process, self.restart_at = None, now + self.delay
+            self.delay = min(self.delay * 2, self.MAX_DELAY)
+        if self.process is None and now >= self.restart_at:
+            try:
+                self.launch()
+                self.restarts += 1
+                log(f"{self.name} started again (restart {self.restarts})")
+            except (RuntimeError, TimeoutError, OSError) as error:
+                log(f"{self.name} could not start: {error}; trying again in {self.delay:.0f}s")
+                self.restart_at = now + self.delay
+                self.delay = min(self.delay * 2, self.MAX_DELAY)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process, timeout=60)  # a worker finishes its job in hand first
+
+
+def log_line(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deepimage_site.settings")
+    import django
+
+    django.setup()
     from django.conf import settings
 
     env = dict(os.environ)
-    processes = []
     stopping = False
 
     def request_stop(signum, frame):
@@ -112,24 +174,29 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    parts = []
+    if settings.REDIS_IS_EMBEDDED:
+        print(f"Starting embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}", flush=True)
+        parts.append(Supervised("embedded Redis", lambda: start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET)))
+    parts.append(Supervised("worker gpu0", lambda: start_worker(env)))
+    parts.append(Supervised("control worker", lambda: start_control(env, settings.DATA_DIR / "celerybeat-schedule")))
+    parts.append(Supervised("web server", lambda: start_daphne(env, settings.SERVER_HOST, settings.SERVER_PORT)))
     try:
-        if settings.REDIS_IS_EMBEDDED:
-            print(f"Starting embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}", flush=True)
-            processes.append(start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET))
-        processes.append(start_worker(env))
-        processes.append(start_daphne(env, settings.SERVER_HOST, settings.SERVER_PORT))
+        for part in parts:
+            part.launch()
         print(
             f"\nDeepImage is running at http://{settings.SERVER_HOST}:{settings.SERVER_PORT}/  (Ctrl-C stops it)\n",
             flush=True,
         )
-        while not stopping and all(process.poll() is None for process in processes):
+        while not stopping:
+            for part in parts:
+                part.check(log_line)
             time.sleep(0.2)
     finally:
         print("\nStopping DeepImage…", flush=True)
-        for process in reversed(processes):  # web first, then the worker, then Redis
-            stop(process)
-    crashed = any(process.returncode not in (0, -signal.SIGTERM) for process in processes)
-    return 1 if crashed and not stopping else 0
+        for part in reversed(parts):  # web first, then the workers, then Redis
+            part.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from generation.admin import queue_page
 from generation.api.urls import urlpatterns as generation_api
 from studio.api.urls import urlpatterns as studio_api
 
 api_urls = (studio_api + generation_api, "api")
 
 urlpatterns = [
+    path("admin/queue/", admin.site.admin_view(queue_page), name="admin-queue"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

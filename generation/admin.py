@@ -1,10 +1,13 @@
-"""The admin of the catalog (with the "Test load on a worker" action), sessions and comparisons."""
+"""The admin of the catalog (with the "Test load on a worker" action), sessions with their
+attempts, comparisons, the workers, and the queue page (running jobs, queued jobs per person,
+workers with their models and last heartbeat)."""
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from . import catalog
-from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
+from . import catalog, queue
+from .models import Comparison, GeneratedImage, GenerationAttempt, GenerationSession, ModelEntry, Worker
 
 
 @admin.register(ModelEntry)
@@ -65,9 +68,17 @@ class GeneratedImageInline(admin.TabularInline):
     can_delete = False
 
 
+class AttemptInline(admin.TabularInline):
+    model = GenerationAttempt
+    extra = 0
+    fields = ["number", "worker", "started_at", "finished_at", "outcome", "message"]
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(GenerationSession)
 class GenerationSessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "created_by", "model", "mode", "status", "created_at"]
+    list_display = ["id", "project", "created_by", "model", "mode", "status", "attempts", "created_at"]
     list_filter = ["status", "mode", "model"]
     search_fields = ["prompt"]
     readonly_fields = [
@@ -76,10 +87,29 @@ class GenerationSessionAdmin(admin.ModelAdmin):
         "progress_total",
         "error_message",
         "worker",
+        "queued_at",
         "started_at",
         "finished_at",
+        "attempts",
+        "lease_expires_at",
+        "passed_over",
     ]
-    inlines = [GeneratedImageInline]
+    inlines = [AttemptInline, GeneratedImageInline]
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = ["name", "host", "device", "status_label", "current_session", "jobs_done", "last_seen"]
+    readonly_fields = [field.name for field in Worker._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # workers register themselves
+
+
+def queue_page(request):
+    """/admin/queue/: what runs, who waits in which order, and which workers are up."""
+    context = admin.site.each_context(request) | {"title": "Queue", **queue.queue_admin_overview()}
+    return TemplateResponse(request, "admin/queue.html", context)
 
 
 @admin.register(Comparison)

@@ -5,6 +5,7 @@ on the ModelEntry model; what the picker offers is in selectors."""
 import logging
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,11 +46,12 @@ def catalog_request_test(entries) -> int:
     from .tasks import load_catalog_entry_task  # lazy: the task module imports this one
 
     ids = list(entries.values_list("pk", flat=True))
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # the GPU workers' queue
     ModelEntry.objects.filter(pk__in=ids).update(
         test_status=ModelEntry.TestStatus.PENDING, test_message="Queued for a worker…", tested_at=None
     )
     for entry_id in ids:
-        transaction.on_commit(lambda entry_id=entry_id: load_catalog_entry_task.delay(entry_id))
+        transaction.on_commit(lambda entry_id=entry_id: load_catalog_entry_task.apply_async((entry_id,), queue=queue))
     return len(ids)
 
 

@@ -56,6 +56,18 @@ def preview_data_url(image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def queued_payload(position: int, eta_seconds: float | None, attempts: int | None = None) -> dict:
+    """Where a waiting job stands: 1 is next; the estimate is until it is likely done."""
+    payload = {"type": "queued", "position": position, "eta_seconds": eta_seconds}
+    if attempts:
+        payload["attempts"] = attempts
+    return payload
+
+
+def send_queued(session_id: int, position: int, eta_seconds: float | None, attempts: int = 0) -> None:
+    send(session_id, queued_payload(position, eta_seconds, attempts))
+
+
 def send_image(session_id: int, image) -> None:
     send(session_id, image_payload(image))
 

@@ -9,7 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from . import events
+from . import events, queue
 from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
 
 HISTORY_PAGE_SIZE = 20
@@ -144,7 +144,7 @@ def project_history(project, filters: HistoryFilters | None = None) -> QuerySet[
     sessions = (
         GenerationSession.objects.filter(project=project)
         .select_related("model", "created_by")
-        .prefetch_related(Prefetch("images", queryset=images))  # saved-only shows only the saved ones
+        .prefetch_related(Prefetch("images", queryset=images), "attempt_log")  # saved-only: only the saved images
         .order_by("-created_at", "-id")
     )
     return filters.apply(sessions)
@@ -163,14 +163,20 @@ def project_authors(project):
 
 
 def generation_state(session_id: int) -> dict:
-    """The state a websocket client gets on connect, before any live event."""
+    """The state a websocket client gets on connect, before any live event: a queued job
+    also gets where it stands, as a `queued` event would say."""
     session = GenerationSession.objects.get(pk=session_id)
-    return {
+    state = {
         "type": "state",
         "id": session.pk,
         "status": session.status,
         "step": session.progress_step,
         "total_steps": session.progress_total,
         "error": session.error_message,
+        "attempts": session.attempts,
         "images": [events.image_payload(image) for image in session.images.all()],
     }
+    if session.status == GenerationSession.Status.QUEUED:
+        position, eta = queue.queue_standing().get(session.pk, (None, None))
+        state |= {"position": position, "eta_seconds": eta}
+    return state

@@ -1,18 +1,38 @@
-"""Signal receivers: a restarted worker fails its orphans, and deleted rows take their files."""
+"""Signal receivers: a GPU worker's life (register, drain on SIGTERM, stop), and deleted rows
+that take their files."""
 
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .execution import generation_fail_orphans
+from . import execution, workers
 from .models import GeneratedImage, GenerationSession, ModelEntry
 
 
+def serves_generations(consumer) -> bool:
+    """True for a GPU worker; the control worker (reconciler) consumes only its own queue."""
+    queues = consumer.app.amqp.queues.consume_from or consumer.app.amqp.queues
+    return settings.CELERY_TASK_DEFAULT_QUEUE in queues
+
+
 @worker_ready.connect
-def fail_generations_left_running(sender, **kwargs):
-    """A worker that starts again fails the jobs its previous life was killed in."""
-    generation_fail_orphans(worker=sender.hostname)
+def register_worker(sender, **kwargs):
+    if serves_generations(sender):
+        workers.worker_start(sender.hostname)
+
+
+@worker_shutting_down.connect
+def drain_worker(sender, **kwargs):
+    """Warm shutdown (SIGTERM): the job in hand finishes, no new one is taken."""
+    execution.worker_drain()
+
+
+@worker_shutdown.connect
+def record_worker_stopped(sender, **kwargs):
+    if sender is not None and serves_generations(sender):
+        workers.worker_stopped(sender.hostname)
 
 
 def delete_files_after_commit(*files) -> None:

@@ -1,5 +1,5 @@
 """Submitting work: validate a request, resolve its model, adapters and input images, record
-the session (with its uploads) all or nothing, and hand it to the workers.
+the session (with its uploads) all or nothing, and queue it (the row is the job).
 
 Comparisons are submissions too: one session per column, one seed, all or nothing.
 """
@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from studio.models import Project
 
+from . import queue
 from .engine import InvalidRequest, check_request, limits
 from .engine.images import decode_image, decode_mask, encode_png
 from .engine.sizing import FOLLOW_IMAGE, resolve_size, snap
@@ -126,6 +128,7 @@ def new_session(
         strength=(UPSCALE_STRENGTH if mode == Mode.UPSCALE else DEFAULT_STRENGTH) if strength is None else strength,
         source_image=reference,
         num_images=num_images,
+        queued_at=timezone.now(),
         **{name: value.strip() if isinstance(value, str) else value for name, value in other_fields.items()},
     )
     session.full_clean(exclude=["init_image", "mask_image"])
@@ -211,20 +214,12 @@ def generation_save(session: GenerationSession, upload, mask, chosen_adapters: C
                 SessionAdapter(session=session, adapter=adapter, weight=weight, position=position)
                 for position, (adapter, weight) in enumerate(chosen_adapters)
             )
-            transaction.on_commit(lambda: generation_dispatch(session.id))
+            transaction.on_commit(queue.queue_changed)  # wake a worker; tell the waiting their place
     except Exception:
         for name in written:
             session.init_image.storage.delete(name)
         raise
     return session
-
-
-def generation_dispatch(session_id: int) -> None:
-    """Hand a queued session to the workers. First in, first out for now; a fair-share
-    scheduler replaces this one function."""
-    from .tasks import run_generation_task  # lazy: tasks import the execution side of this app
-
-    run_generation_task.delay(session_id)
 
 
 def comparison_submit(*, user, project: Project, variants, seed=RANDOM_SEED, **parameters) -> Comparison:

@@ -21,6 +21,7 @@ from studio.services import membership_set, project_create
 
 OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 PASSWORD = "correct-horse-battery"
+LIVE_QUEUE = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-live"  # the live stack's worker's queue
 
 
 @pytest.fixture(scope="session")
@@ -234,7 +235,9 @@ def live_stack(django_db_setup, django_db_blocker, redis_server, output_dir):
     """
     with django_db_blocker.unblock():
         database_url = test_database_url()
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_server, DEBUG="false")
+    # A queue of its own: the wake-ups of in-process tests (which run their jobs themselves)
+    # never reach this worker; those of this stack's Daphne do.
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_server, DEBUG="false", DEEPIMAGE_QUEUE=LIVE_QUEUE)
     port = stack.free_port()
     logs = [open(output_dir / name, "w") for name in ("worker.log", "daphne.log")]  # noqa: SIM115
     processes = []

@@ -48,7 +48,8 @@ def test_member_with_token_gets_the_current_state_first(team, session):
         return state
 
     assert run(scenario) == {
-        "type": "state", "id": session.id, "status": "running", "step": 2, "total_steps": 4, "error": "", "images": [],
+        "type": "state", "id": session.id, "status": "running", "step": 2, "total_steps": 4, "error": "",
+        "attempts": session.attempts, "images": [],
     }  # fmt: skip
 
 

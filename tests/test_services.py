@@ -3,14 +3,13 @@
 import io
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from generation import events, execution
+from generation import execution
 from generation.engine.metadata import read_parameters
 from generation.models import GeneratedImage
+from tests.listening import GroupListener
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
@@ -20,28 +19,6 @@ def lighthouse(submit):
     """lighthouse(**fields) -> a queued job of two 64² images at seed 50."""
     values = {"prompt": "a lighthouse", "width": 64, "height": 64, "num_images": 2, "seed": 50}
     return lambda **fields: submit(**(values | fields))
-
-
-class GroupListener:
-    """Joins a session's channel group, like a websocket consumer does."""
-
-    def __init__(self, session_id: int):
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(events.group_name(session_id), self.channel)
-
-    def received(self) -> list[dict]:
-        import asyncio
-
-        async def drain():
-            messages = []
-            while True:
-                try:
-                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.5))
-                except TimeoutError:
-                    return messages
-
-        return [message["event"] for message in async_to_sync(drain)()]
 
 
 def test_run_stores_each_image_as_png_with_its_parameters(lighthouse):
@@ -106,17 +83,6 @@ def test_a_redelivered_finished_session_is_not_run_again(lighthouse):
     execution.generation_run(session.id)
 
     assert GeneratedImage.objects.filter(session=session).count() == 1
-
-
-def test_a_restarted_worker_fails_the_jobs_it_was_killed_in(lighthouse):
-    mine, others = lighthouse(), lighthouse()
-    execution.generation_claim(mine.id, "gpu0@host")
-    execution.generation_claim(others.id, "gpu1@host")
-
-    assert execution.generation_fail_orphans("gpu0@host") == 1
-    mine.refresh_from_db(), others.refresh_from_db()
-    assert mine.status == "failed" and "worker stopped" in mine.error_message
-    assert others.status == "running"
 
 
 def test_storing_is_all_or_nothing(team, monkeypatch, lighthouse):

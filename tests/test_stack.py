@@ -9,6 +9,7 @@ from websockets.exceptions import InvalidStatus
 
 from generation.engine.metadata import read_parameters
 from generation.models import GenerationSession
+from tests.conftest import LIVE_QUEUE
 from tests.livestack import StackClient
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -98,7 +99,8 @@ def test_bad_input_over_http_is_a_400_and_nothing_is_queued(team, tiny_model, cl
     assert not GenerationSession.objects.exists()
 
 
-def test_the_catalogs_test_load_runs_on_the_real_worker(tiny_model, broken_model, live_stack):
+def test_the_catalogs_test_load_runs_on_the_real_worker(tiny_model, broken_model, live_stack, settings):
+    settings.CELERY_TASK_DEFAULT_QUEUE = LIVE_QUEUE  # as the stack's own processes send it
     import time
 
     from django.db import transaction

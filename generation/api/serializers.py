@@ -6,8 +6,9 @@ import json
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from .. import queue
 from ..engine import limits
-from ..models import GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
+from ..models import GeneratedImage, GenerationAttempt, GenerationSession, ModelEntry, SessionAdapter
 
 
 class ModelEntrySerializer(serializers.ModelSerializer):
@@ -64,8 +65,16 @@ class SessionAdapterSerializer(serializers.ModelSerializer):
         fields = ["adapter", "name", "weight", "file_hash"]
 
 
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GenerationAttempt
+        fields = ["number", "worker", "started_at", "finished_at", "outcome", "message"]
+
+
 class GenerationSerializer(serializers.ModelSerializer):
     images = ImageSerializer(many=True, read_only=True)
+    attempt_log = AttemptSerializer(many=True, read_only=True)
+    position = serializers.SerializerMethodField(help_text="While queued: 1 is the next job to start; else null.")
     adapters = SessionAdapterSerializer(source="adapters_used", many=True, read_only=True)
     model_name = serializers.CharField(source="model.name")
     created_by = serializers.CharField(source="created_by.username", default=None)
@@ -104,10 +113,21 @@ class GenerationSerializer(serializers.ModelSerializer):
             "progress_total",
             "error_message",
             "created_at",
+            "queued_at",
             "started_at",
             "finished_at",
+            "attempts",
+            "attempt_log",
+            "position",
             "images",
         ]
+
+    def get_position(self, session) -> int | None:
+        if session.status != GenerationSession.Status.QUEUED:
+            return None
+        if "queue_positions" not in self.context:  # one read of the queue per response
+            self.context["queue_positions"] = queue.queue_positions()
+        return self.context["queue_positions"].get(session.pk)
 
 
 class AdapterChoicesField(serializers.JSONField):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import catalog, comparisons, generations, images
+from . import catalog, comparisons, generations, images, queue
 
 project = "projects/<int:project_id>"
 session = "generations/<int:session_id>"
@@ -11,6 +11,7 @@ urlpatterns = [
     path("models/", catalog.ModelListApi.as_view(), name="model-list"),
     path("models/<int:model_id>/preview/", catalog.ModelPreviewApi.as_view(), name="model-preview"),
     path("options/", catalog.OptionsApi.as_view(), name="options"),
+    path("queue/", queue.QueueApi.as_view(), name="queue"),
     path(
         "projects/<int:project_id>/generations/", generations.GenerationListCreateApi.as_view(), name="generation-list"
     ),

@@ -161,6 +161,12 @@ class PipelineCache:
     def __contains__(self, spec: ModelSpec) -> bool:
         return spec in self._models
 
+    def loaded_specs(self) -> list[ModelSpec]:
+        """The models held now, least recently used first. Lock-free on purpose: the worker's
+        heartbeat asks while a load holds the lock for seconds (copying the C-implemented
+        OrderedDict's keys runs no Python code, so the GIL makes it atomic)."""
+        return list(tuple(self._models))
+
     @property
     def used_bytes(self) -> int:
         return sum(model.size_bytes for model in self._models.values())

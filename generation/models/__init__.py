@@ -1,7 +1,9 @@
-"""The generation app's data: the catalog, and sessions with their images and comparisons."""
+"""The generation app's data: the catalog, sessions with their images and comparisons, and
+the job system's attempts and workers."""
 
 from .catalog import ModelEntry
 from .choices import validate_image_side
+from .queue import GenerationAttempt, Worker
 from .sessions import (
     Comparison,
     GeneratedImage,
@@ -14,9 +16,11 @@ from .sessions import (
 __all__ = [
     "Comparison",
     "GeneratedImage",
+    "GenerationAttempt",
     "GenerationSession",
     "ModelEntry",
     "SessionAdapter",
+    "Worker",
     "image_upload_path",
     "input_upload_path",
     "validate_image_side",

@@ -80,16 +80,39 @@ class GenerationSession(models.Model):
     progress_step = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
     error_message = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that ran it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker running it, or that ran it last.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it last entered the queue: submitted, or put back after a lost worker."
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the current (or last) attempt started.")
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # The queue (see generation/queue.py): the row is the job.
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker has started it.")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While running: the worker must renew this or the job goes back to the queue."
+    )
+    passed_over = models.PositiveSmallIntegerField(
+        default=0, help_text="How often a worker took another user's job before this one for model affinity."
+    )
+    queue_position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The position last announced to watchers, 1 = next."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="session_status_lease"),
+            models.Index(fields=["created_by", "started_at"], name="session_user_started"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.prompt[:40]}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
     def run_seconds(self) -> float | None:

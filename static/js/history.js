@@ -79,6 +79,10 @@ export function historyItemView(item, projectId) {
       if (event.total_steps) setProgress(event.step, event.total_steps);
       event.images.forEach(addThumb);
     },
+    queued() {
+      setStatus("queued");
+      progressBox.hidden = true;
+    },
     progress(event) {
       setStatus("running");
       setProgress(event.step, event.total_steps);

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { $, setBar } from "./dom.js";
 import { watchSession } from "./live.js";
 import { routes } from "./routes.js";
+import { standingText } from "./standing.js";
 
 export function createRunView({ results, canWrite, onError }) {
   const box = $("run-status");
@@ -38,8 +39,12 @@ export function createRunView({ results, canWrite, onError }) {
   const handlers = {
     state(event) {
       if (event.total_steps) setProgress(event.step, event.total_steps);
-      else if (event.status === "queued") setProgress(0, 0, "Queued…");
+      else if (event.status === "queued") setProgress(0, 0, standingText(event));
       event.images.forEach(results.addImage);
+    },
+    queued(event) {
+      results.clear(); // a retried run starts over
+      setProgress(0, 0, standingText(event));
     },
     progress(event) {
       setProgress(event.step, event.total_steps);
