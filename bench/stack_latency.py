@@ -1,9 +1,10 @@
 """Submit → done through the whole stack, next to the same diffusers call made directly.
 
 Builds the demo model in a scratch data folder, starts the real stack (embedded Redis unless
-REDIS_URL is set, one Celery worker, Daphne), submits 4 images × 20 steps through the HTTP
-API, follows the websocket until `done`, then times the identical pipeline call in this
-process. Prints one table; the ratio is the stack's overhead on this machine.
+REDIS_URL is set, one Celery worker that preloads the model, Daphne), submits 4 images × 20
+steps through the HTTP API, follows the websocket until `done`, then times the identical
+pipeline call in this process. Prints one table, the ratio being the stack's overhead on this
+machine, and where a job's time went: submit → claim, the steps, the store, the last event.
 
     python bench/stack_latency.py [--runs 3] [--steps 20] [--images 4] [--size 256]
 """
@@ -56,15 +57,44 @@ def time_through_stack(address, token, project_id, model_id, args) -> list[float
         "height": args.size,
         "seed": 1,
     }
-    timings = []
-    for _ in range(args.runs + 1):  # the first run loads the pipeline into the worker
-        started = time.perf_counter()
+    timings, parts = [], []
+    for _ in range(args.runs + 1):  # the first run on a worker that preloaded the model
+        started, posted = time.perf_counter(), time.time()
         status, session = client.request("POST", f"/api/v1/projects/{project_id}/generations/", payload)
         assert status == 201, session
-        events = client.events_until_finished(session["id"])
+        arrivals: list[float] = []
+        events = client.events_until_finished(session["id"], arrivals=arrivals)
         timings.append(time.perf_counter() - started)
         assert events[-1]["type"] == "done", events[-1]
-    return timings
+        parts.append(breakdown(session["id"], posted, events, arrivals))
+    return timings, parts
+
+
+def breakdown(session_id: int, posted: float, events: list[dict], arrivals: list[float]) -> dict:
+    """Where one job's time went, from the row's own timestamps and when each event arrived."""
+    from generation.models import GenerationSession
+
+    row = GenerationSession.objects.get(pk=session_id)
+    last_step = max(arrival for event, arrival in zip(events, arrivals, strict=True) if event["type"] == "progress")
+    queued, started, finished = (moment.timestamp() for moment in (row.queued_at, row.started_at, row.finished_at))
+    return {
+        "submit (HTTP) → row committed": queued - posted,
+        "row committed → claimed by the worker": started - queued,
+        "claimed → last step's event": last_step - started,
+        "last step → images stored, row succeeded": finished - last_step,
+        "succeeded → `done` at the client": arrivals[-1] - finished,
+    }
+
+
+def wait_for_worker(name: str) -> None:
+    """Until the worker has registered and preloaded the model (its heartbeat says so)."""
+    from generation.models import Worker
+
+    deadline = time.monotonic() + 120
+    while not Worker.objects.filter(name=name).exclude(loaded_models=[]).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} did not preload the model")
+        time.sleep(0.1)
 
 
 def time_direct(model_folder: Path, args) -> list[float]:
@@ -108,10 +138,12 @@ def main() -> None:
         if settings.REDIS_IS_EMBEDDED:
             processes.append(stack.start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET))
         port = stack.free_port()
+        worker_env = dict(os.environ, DEEPIMAGE_PRELOAD_MODELS=str(model_id))
         with open(settings.DATA_DIR / "worker.log", "w") as log:
-            processes.append(stack.start_worker(dict(os.environ), stdout=log, stderr=log))
+            processes.append(stack.start_worker(worker_env, name="gpu0@bench", stdout=log, stderr=log))
+        wait_for_worker("gpu0@bench")
         processes.append(stack.start_daphne(dict(os.environ), "127.0.0.1", port))
-        through_stack = time_through_stack(f"127.0.0.1:{port}", token, project_id, model_id, args)
+        through_stack, parts = time_through_stack(f"127.0.0.1:{port}", token, project_id, model_id, args)
     finally:
         for process in reversed(processes):
             stack.stop(process)
@@ -121,9 +153,12 @@ def main() -> None:
     overhead, ratio = stack_median - direct_median, stack_median / direct_median
     print(f"\nDemo model, {args.images} images × {args.steps} steps at {args.size}², median of {args.runs} warm runs")
     print(f"  submit → done through the stack : {stack_median:7.3f} s")
-    print(f"  first run (loads the pipeline)  : {through_stack[0]:7.3f} s")
+    print(f"  first run (model preloaded)     : {through_stack[0]:7.3f} s")
     print(f"  same pipeline call, in Python   : {direct_median:7.3f} s")
     print(f"  stack overhead                  : {overhead:+7.3f} s  (ratio {ratio:.3f})")
+    print("Where a warm run's time went (median of the warm runs):")
+    for part in parts[1]:
+        print(f"  {part:42}: {statistics.median(run[part] for run in parts[1:]):7.3f} s")
 
 
 if __name__ == "__main__":

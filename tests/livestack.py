@@ -1,6 +1,7 @@
 """A small client for the live stack: the HTTP API with a token, and the websocket."""
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -25,11 +26,14 @@ class StackClient:
             status, body, kind = error.code, error.read(), error.headers.get_content_type()
         return status, json.loads(body) if kind == "application/json" else body
 
-    def events_until_finished(self, session_id: int, timeout: float = 60) -> list[dict]:
-        """Every websocket event of a session, up to and including `done` or `failed`."""
+    def events_until_finished(self, session_id: int, timeout: float = 60, arrivals: list | None = None) -> list[dict]:
+        """Every websocket event of a session, up to and including `done` or `failed`; the
+        wall-clock time each arrived is appended to `arrivals` if given."""
         url = f"ws://{self.address}/ws/generations/{session_id}/?token={self.token}"
         received = []
         with connect(url, additional_headers={"Origin": f"http://{self.address}"}, open_timeout=10) as socket:
             while not received or received[-1]["type"] not in ("done", "failed"):
                 received.append(json.loads(socket.recv(timeout=timeout)))
+                if arrivals is not None:
+                    arrivals.append(time.time())
         return received

@@ -210,7 +210,10 @@ def test_a_viewer_follows_a_run_live_from_queued_to_its_images(
         # The running job ahead shows its own progress; the watched run, on show, waits.
         wait_for_step(page, blocker["id"])
         expect(history_item(page, watched["id"]).locator(".status")).to_have_text("Queued")
-        expect(page.locator("#progress-label")).to_have_text("Queued…")
+        expect(page.locator("#progress-label")).to_have_text(re.compile(r"^Next in line"))
+        expect(history_item(page, watched["id"]).locator("[data-field=progress]")).to_have_text(
+            re.compile(r"^Next in line")
+        )
         expect(page.locator("#cancel")).to_be_hidden()  # viewers cannot cancel
         cancel(bob, blocker["id"])
 

@@ -90,6 +90,18 @@ def test_a_retried_job_succeeds_and_the_lost_attempt_stores_nothing(team, quick)
     ]
 
 
+def test_the_history_shows_each_attempt_of_a_retried_job(team, quick, client):
+    session = quick(team.bob)
+    queue.queue_claim_next("gpu0@a")
+    queue.queue_release(session.id, "gpu0 went away")
+    execution.run_claimed(queue.queue_claim_next("gpu1@b"))
+    client.force_login(team.vera)
+
+    page = client.get(f"/projects/{team.project.id}/").content.decode()
+
+    assert "2 attempts: 1. gpu0@a, worker lost · 2. gpu1@b, succeeded" in page
+
+
 def test_a_restarted_worker_gives_back_its_jobs_at_once(team, quick):
     mine, others = quick(team.bob), quick(team.alice)
     queue.queue_claim(mine.id, "gpu0@host")
@@ -276,3 +288,12 @@ def test_the_queue_page_is_for_staff_only(team, client):
     client.force_login(team.alice)
 
     assert client.get("/admin/queue/").status_code == 302
+
+
+def test_a_worker_preloads_the_models_it_is_told_to_and_reports_them(tiny_model, caplog):
+    from generation import workers
+
+    workers.worker_preload([tiny_model.name, "No such model"])
+
+    assert tiny_model.pk in workers.loaded_model_ids()
+    assert "no base model called 'No such model'" in caplog.text

@@ -3,6 +3,7 @@
 // bar and thumbnails while its run goes on.
 import { $, cloneTemplate, fill, setBar } from "./dom.js";
 import { routes } from "./routes.js";
+import { standingText } from "./standing.js";
 
 const STATUS_LABELS = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
 
@@ -53,6 +54,12 @@ export function historyItemView(item, projectId) {
     fill(progressBox, { progress: `${step}/${total}` });
   }
 
+  function showStanding(event) {
+    progressBox.hidden = false;
+    setBar(progress, 0, 1);
+    fill(progressBox, { progress: standingText(event) });
+  }
+
   function addThumb(image) {
     const thumbs = item.querySelector(".thumbs");
     if (thumbs.querySelector(`[data-image="${image.id}"]`)) return;
@@ -76,12 +83,13 @@ export function historyItemView(item, projectId) {
     status: setStatus,
     state(event) {
       if (event.status) setStatus(event.status);
-      if (event.total_steps) setProgress(event.step, event.total_steps);
+      if (event.status === "queued" && event.position) showStanding(event);
+      else if (event.total_steps) setProgress(event.step, event.total_steps);
       event.images.forEach(addThumb);
     },
-    queued() {
+    queued(event) {
       setStatus("queued");
-      progressBox.hidden = true;
+      showStanding(event);
     },
     progress(event) {
       setStatus("running");
