@@ -81,7 +81,7 @@ def breakdown(session_id: int, posted: float, events: list[dict], arrivals: list
         "submit (HTTP) → row committed": queued - posted,
         "row committed → claimed by the worker": started - queued,
         "claimed → last step's event": last_step - started,
-        "last step → images stored, row succeeded": finished - last_step,
+        "last step → decoded, PNGs stored, succeeded": finished - last_step,
         "succeeded → `done` at the client": arrivals[-1] - finished,
     }
 

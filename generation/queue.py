@@ -392,14 +392,17 @@ def queue_announce() -> int:
             pk__in=standing, status=Status.QUEUED
         ).values_list("pk", "queue_position", "attempts")
     }
-    changed = 0
-    for session_id, (position, eta) in standing.items():
-        if session_id not in known or known[session_id][0] == position:
-            continue
-        GenerationSession.objects.filter(pk=session_id, status=Status.QUEUED).update(queue_position=position)
+    moved = [
+        (session_id, position, eta)
+        for session_id, (position, eta) in standing.items()
+        if session_id in known and known[session_id][0] != position
+    ]
+    with transaction.atomic():  # one write for all of them
+        for session_id, position, _ in moved:
+            GenerationSession.objects.filter(pk=session_id, status=Status.QUEUED).update(queue_position=position)
+    for session_id, position, eta in moved:
         events.send_queued(session_id, position, eta, attempts=known[session_id][1])
-        changed += 1
-    return changed
+    return len(moved)
 
 
 def job_summary(session: GenerationSession, standing: dict) -> dict:

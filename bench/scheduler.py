@@ -11,7 +11,7 @@ records (queued_at, each attempt's worker and start, finished_at):
 - the worst number of other people's jobs started ahead of a job after it was queued,
 - p50 / p95 from submit to start, and the total time.
 
-    python bench/queue.py [--jobs 10] [--steps 4] [--size 128]
+    python bench/scheduler.py [--jobs 10] [--steps 4] [--size 128]
 """
 
 import argparse
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 os.environ.setdefault("DEEPIMAGE_DATA_DIR", tempfile.mkdtemp(prefix="deepimage-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deepimage_site.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,7 +68,9 @@ def run_policy(policy: str, users, project, models, args) -> dict:
     from generation.models import GenerationAttempt, GenerationSession
 
     GenerationSession.objects.all().delete()
-    env = dict(os.environ, DEEPIMAGE_SCHEDULER=policy, DEEPIMAGE_MAX_PIPELINES="1")
+    # Two CPU workers stand in for two GPUs: one core and one torch thread each, so that they
+    # do not fight over the cores (two processes spinning two threads each on two cores stall).
+    env = dict(os.environ, DEEPIMAGE_SCHEDULER=policy, DEEPIMAGE_MAX_PIPELINES="1", OMP_NUM_THREADS="1")
     processes = []
     try:
         if settings.REDIS_IS_EMBEDDED:
