@@ -1,5 +1,5 @@
-"""The ASGI application Daphne serves: Django for HTTP, and the generation websockets behind
-the origin check, session-cookie and API-token authentication."""
+"""The ASGI application Daphne serves: Django for HTTP behind the request-size guard, and the
+generation websockets behind the origin check, session-cookie and API-token authentication."""
 
 import os
 
@@ -12,13 +12,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from deepimage_site.body_limit import BodyLimit  # noqa: E402
 from deepimage_site.websocket_auth import TokenAuthMiddleware  # noqa: E402
 from generation.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app, settings.DEEPIMAGE_MAX_UPLOAD_MB * 1024 * 1024),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

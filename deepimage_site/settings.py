@@ -60,7 +60,7 @@ def local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)  # a debug page shows settings: only ever on purpose
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "deepimage_site.errors.ErrorReferenceMiddleware",
 ]
 
 ROOT_URLCONF = "deepimage_site.urls"
@@ -131,8 +132,10 @@ DATABASES = {"default": database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # The account `make run` creates on first start; Django's own createsuperuser variables.
 FIRST_ADMIN_USERNAME = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
@@ -259,6 +262,12 @@ DEEPIMAGE_MAX_PIPELINES = env_int("DEEPIMAGE_MAX_PIPELINES", 2)
 DEEPIMAGE_MEMORY_BUDGET_MB = env_int("DEEPIMAGE_MEMORY_BUDGET_MB", 0)
 DEEPIMAGE_DTYPE = env_choice("DEEPIMAGE_DTYPE", "fp16", ("fp16", "bf16", "fp32"))  # on GPUs; CPUs run fp32
 DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)  # the one configurable limit; see engine/limits.py
+# Inputs: a request body above DEEPIMAGE_MAX_UPLOAD_MB is refused (413) before it is read (see
+# deepimage_site/body_limit.py); an input image above DEEPIMAGE_MAX_INPUT_PIXELS before it is decoded.
+DEEPIMAGE_MAX_UPLOAD_MB = env_int("DEEPIMAGE_MAX_UPLOAD_MB", 20)
+DEEPIMAGE_MAX_INPUT_PIXELS = env_int("DEEPIMAGE_MAX_INPUT_PIXELS", 16_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPIMAGE_MAX_UPLOAD_MB * 1024 * 1024  # form fields, outside files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default: larger files are spooled to disk
 DEEPIMAGE_PREVIEW_EVERY = env_int("DEEPIMAGE_PREVIEW_EVERY", 2)  # steps between live previews; 0: none
 # Catalog checks and loads use only the local Hugging Face cache when set (huggingface_hub reads it too).
 HF_HUB_OFFLINE = env_bool("HF_HUB_OFFLINE", False)

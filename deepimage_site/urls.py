@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/v1/", include(api_urls)),
     path("", include("studio.urls")),
 ]
+
+handler400 = "deepimage_site.errors.bad_request"
+handler500 = "deepimage_site.errors.server_error"

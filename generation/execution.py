@@ -128,9 +128,9 @@ def run_claimed(session: GenerationSession, store_in_background: bool = False) -
         generation_fail(session, str(error), status=Status.CANCELLED)
     except GenerationError as error:
         generation_fail(session, str(error))
-    except Exception as error:
+    except Exception:
         logger.exception("Generation %s crashed", session.pk)
-        generation_fail(session, f"Internal error: {type(error).__name__}: {error}")
+        generation_fail(session, f"Internal error on {session.worker or 'the worker'}; its log has the details.")
     else:
         if store_in_background:
             _pending.append(_store.submit(in_thread, generation_complete, session, result))
@@ -200,9 +200,9 @@ def generation_complete(session: GenerationSession, result: GenerationResult) ->
     except JobLost as error:
         logger.warning("Session %s: results dropped, %s", session.pk, error)
         return []
-    except Exception as error:
+    except Exception:
         logger.exception("Storing the images of session %s failed", session.pk)
-        generation_fail(session, f"Could not store the images: {type(error).__name__}: {error}")
+        generation_fail(session, "Could not store the images; the worker's log has the details.")
         return []
     for image in stored:
         events.send_image(session.pk, image)

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from deepimage_site import converters  # noqa: F401 - registers <id:…>
+
 from .consumers import GenerationConsumer
 
 websocket_urlpatterns = [
-    path("ws/generations/<int:session_id>/", GenerationConsumer.as_asgi()),
+    path("ws/generations/<id:session_id>/", GenerationConsumer.as_asgi()),
 ]

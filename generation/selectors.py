@@ -4,7 +4,9 @@ its filters, and the state a websocket client starts from. Lineage reads are in 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
@@ -82,9 +84,22 @@ def comparison_sessions(comparison: Comparison) -> QuerySet[GenerationSession]:
     )
 
 
+class HistoryFilterForm(forms.Form):
+    """The history's query parameters: ids a database column can hold, a known mode, a short search."""
+
+    model = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    user = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    mode = forms.ChoiceField(required=False, choices=[("", "all"), *GenerationSession.Mode.choices])
+    saved = forms.ChoiceField(
+        required=False, choices=[(value, value) for value in ("", "0", "1", "true", "false", "on", "off", "yes", "no")]
+    )
+    q = forms.CharField(required=False, max_length=200, strip=False)
+    page = forms.CharField(required=False, max_length=20)  # read leniently by the paginator
+
+
 @dataclass(frozen=True)
 class HistoryFilters:
-    """What a history list is narrowed to; read leniently from a query string."""
+    """What a history list is narrowed to."""
 
     model: int | None = None
     user: int | None = None
@@ -94,17 +109,17 @@ class HistoryFilters:
 
     @classmethod
     def from_query(cls, params) -> "HistoryFilters":
-        def number(name):
-            value = params.get(name, "")
-            return int(value) if str(value).isdigit() else None
-
-        mode = params.get("mode", "")
+        """The filters a query string asks for; ValidationError by parameter if one is not valid."""
+        form = HistoryFilterForm(params)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        data = form.cleaned_data
         return cls(
-            model=number("model"),
-            user=number("user"),
-            mode=mode if mode in GenerationSession.Mode.values else "",
-            saved=params.get("saved", "") in ("1", "true", "on", "yes"),
-            query=params.get("q", "").strip()[:200],
+            model=data["model"],
+            user=data["user"],
+            mode=data["mode"],
+            saved=data["saved"] in ("1", "true", "on", "yes"),
+            query=data["q"].strip(),
         )
 
     @property

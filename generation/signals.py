@@ -36,11 +36,13 @@ def record_worker_stopped(sender, **kwargs):
 
 
 def delete_files_after_commit(*files) -> None:
-    """Remove stored files once their rows are surely gone: a rolled-back delete keeps both."""
+    """Remove stored files once their rows are surely gone: a rolled-back delete keeps both.
+    Each delete stands alone (`robust`): one that fails is logged, the others still run, and
+    the request that deleted the rows still succeeds."""
     for file in files:
         if file:
             storage, name = file.storage, file.name
-            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name), robust=True)
 
 
 # Every way a row goes (a Delete button, a deleted project's cascade, the admin) takes its files with it.

@@ -18,6 +18,7 @@ from studio.models import Project
 from . import queue
 from .engine import InvalidRequest, check_request, limits
 from .engine.images import decode_image, decode_mask, encode_png
+from .engine.requests import IMAGE_MODES
 from .engine.sizing import FOLLOW_IMAGE, resolve_size, snap
 from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry, SessionAdapter
 from .requests import ChosenAdapters, engine_request
@@ -54,11 +55,13 @@ def generation_submit(
     # 2. The model and the adapters chosen for it.
     model = base_model_for_generation(model_id)
     chosen_adapters = adapters_for_generation(model, adapters)
-    # 3. The input images, decoded once.
+    # 3. The input images the mode uses, decoded once.
+    refuse_unused_inputs(parameters.get("mode") or Mode.TEXT_TO_IMAGE, init_image, source_image, mask_image)
     base_file = reference.file if reference else init_image
+    max_pixels = settings.DEEPIMAGE_MAX_INPUT_PIXELS
     with field_errors():
-        picture = decode_image(read_upload(base_file)) if base_file else None
-        mask = decode_mask(read_upload(mask_image)) if mask_image else None
+        picture = decode_image(read_upload(base_file), max_pixels=max_pixels) if base_file else None
+        mask = decode_mask(read_upload(mask_image), max_pixels=max_pixels) if mask_image else None
     # 4. The session row, its blanks filled from the model, checked by the model's validators…
     session = new_session(user=user, project=project, model=model, reference=reference, picture=picture, **parameters)
     # 5. …and by the engine, which knows what each mode needs.
@@ -67,6 +70,16 @@ def generation_submit(
     # 6. Write everything at once; the workers hear of it after the commit.
     upload = picture if init_image and reference is None else None
     return generation_save(session, upload, mask, chosen_adapters)
+
+
+def refuse_unused_inputs(mode: str, init_image, source_image, mask_image) -> None:
+    """An input the mode would ignore is a mistake worth saying, and is never stored."""
+    if mode not in IMAGE_MODES:
+        for field, given in (("init_image", init_image), ("source_image", source_image)):
+            if given:
+                raise ValidationError({field: "This mode does not start from an image; pick an image mode or drop it."})
+    if mask_image and mode != Mode.INPAINT:
+        raise ValidationError({"mask_image": "Only inpainting uses a mask."})
 
 
 @contextmanager
@@ -135,11 +148,22 @@ def new_session(
     return session
 
 
+def row_id(value) -> int | None:
+    """An id as sent (a number or its digits) if a database column can hold it, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        number = int(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def base_model_for_generation(model_id) -> ModelEntry:
     try:
-        return ModelEntry.objects.get(pk=model_id, enabled=True, kind=ModelEntry.Kind.BASE)
+        return ModelEntry.objects.get(pk=row_id(model_id), enabled=True, kind=ModelEntry.Kind.BASE)
     except (ModelEntry.DoesNotExist, ValueError, TypeError):
-        raise ValidationError({"model": f"Unknown model {model_id!r}: pick an enabled base model."}) from None
+        raise ValidationError({"model": "Unknown model: pick an enabled base model."}) from None
 
 
 def adapters_for_generation(model: ModelEntry, choices) -> ChosenAdapters:
@@ -148,10 +172,11 @@ def adapters_for_generation(model: ModelEntry, choices) -> ChosenAdapters:
     allowed = limits.ADAPTER_WEIGHT
     for choice in choices or ():
         try:
-            adapter = ModelEntry.objects.get(pk=choice["id"], enabled=True, kind=ModelEntry.Kind.ADAPTER)
+            adapter = ModelEntry.objects.get(pk=row_id(choice["id"]), enabled=True, kind=ModelEntry.Kind.ADAPTER)
             weight = float(choice.get("weight", 1.0))
-        except (ModelEntry.DoesNotExist, KeyError, ValueError, TypeError):
-            raise ValidationError({"adapters": f"Unknown adapter {choice!r}: pick an enabled adapter."}) from None
+        except (ModelEntry.DoesNotExist, KeyError, ValueError, TypeError, OverflowError):
+            message = "Unknown adapter or weight: pick an enabled adapter and a number."
+            raise ValidationError({"adapters": message}) from None
         if adapter.family != model.family:
             raise ValidationError(
                 {
@@ -172,7 +197,11 @@ def adapters_for_generation(model: ModelEntry, choices) -> ChosenAdapters:
 def source_image_for_generation(project: Project, image_id) -> GeneratedImage:
     """An image of `project` (whose membership the caller has checked) to start from."""
     try:
-        image = GeneratedImage.objects.select_related("session").filter(pk=image_id, session__project=project).first()
+        image = (
+            GeneratedImage.objects.select_related("session")
+            .filter(pk=row_id(image_id), session__project=project)
+            .first()
+        )
     except (ValueError, TypeError):
         image = None
     if image is None:

@@ -4,6 +4,7 @@ services; the workspace's script talks to the REST API."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -39,7 +40,11 @@ def project_list(request):
 def workspace(request, project_id):
     membership = membership_or_404(request.user, project_id)
     project = membership.project
-    filters = HistoryFilters.from_query(request.GET)
+    try:
+        filters = HistoryFilters.from_query(request.GET)
+    except ValidationError as error:
+        problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+        raise BadRequest(f"The history filter is not valid ({problems}).") from None
     options = generation_options()
     images_per_run = options["limits"]["num_images"]
     context = {

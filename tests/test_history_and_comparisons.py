@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from generation import selectors, submission
 from generation.models import Comparison, GenerationSession, ModelEntry
@@ -46,7 +47,9 @@ def test_history_filters_by_model_user_mode_saved_and_prompt(team, history, tiny
     assert listed(team.project, saved="1") == [red]
     assert listed(team.project, q="BARN") == [owl, red]
     assert listed(team.project, q="barn", user=str(team.bob.id), model=str(tiny_model.id)) == [red]
-    assert listed(team.project, model="nonsense", mode="nonsense") == [variation, owl, blue, red]  # ignored
+    with pytest.raises(ValidationError) as refused:
+        listed(team.project, model="nonsense", mode="nonsense")
+    assert set(refused.value.message_dict) == {"model", "mode"}
 
 
 def test_saved_only_shows_just_the_saved_images(team, generated):

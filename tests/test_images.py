@@ -125,7 +125,7 @@ def test_truncated_and_non_image_uploads_are_refused_by_field():
     whole = encoded(Image.new("RGB", (64, 64), (1, 2, 3)), "JPEG")
     with pytest.raises(InvalidRequest, match="could not be decoded") as truncated:
         decode_image(whole[: len(whole) // 2])
-    with pytest.raises(InvalidRequest, match="not an image") as text:
+    with pytest.raises(InvalidRequest, match="not a PNG, JPEG or WebP image") as text:
         decode_image(b"hello, this is a text file")
 
     assert truncated.value.field == text.value.field == "init_image"

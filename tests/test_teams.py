@@ -237,3 +237,17 @@ def test_password_change(client, team):
     assert response.status_code == 302
     team.bob.refresh_from_db()
     assert team.bob.check_password("a-new-long-passphrase")
+
+
+def test_only_owners_see_members_e_mail_addresses(team, api_as, client):
+    team.bob.email = "bob@example.com"
+    team.bob.save()
+
+    as_owner = api_as(team.alice).get(f"/api/v1/projects/{team.project.id}/members/").json()
+    as_editor = api_as(team.bob).get(f"/api/v1/projects/{team.project.id}/members/").json()
+    client.force_login(team.vera)
+    page = client.get(f"/projects/{team.project.id}/members/").content.decode()
+
+    assert "bob@example.com" in [member.get("email") for member in as_owner]
+    assert all("email" not in member for member in as_editor)
+    assert "bob" in page and "bob@example.com" not in page

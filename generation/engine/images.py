@@ -1,28 +1,45 @@
 """Input images: decoded safely, oriented, converted to RGB, resized to the job's size."""
 
 import io
+import logging
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .requests import RESIZE_MODES, InvalidRequest
 
-MAX_INPUT_PIXELS = 40_000_000  # larger inputs are refused before they are decoded
+INPUT_FORMATS = ("PNG", "JPEG", "WEBP")  # what uploads may be; no other Pillow decoder is reached
+MAX_INPUT_PIXELS = 16_000_000  # the default cap; larger inputs are refused before their pixels are decoded
+logger = logging.getLogger(__name__)
 
 
-def decode_image(data: bytes, field: str = "init_image") -> Image.Image:
-    """Decode an upload into an upright RGB image, or raise InvalidRequest naming `field`."""
+def open_input(data: bytes, field: str, what: str, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """Decode an upload of PNG, JPEG or WebP of at most `max_pixels`, upright. Every failure,
+    whatever the decoder raised, is an InvalidRequest naming `field` with a readable message;
+    the decoder's own words go to the log."""
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            if opened.width * opened.height > MAX_INPUT_PIXELS:
-                raise InvalidRequest(field, f"The image is {opened.width}×{opened.height}; the limit is 40 megapixels.")
+        with Image.open(io.BytesIO(data), formats=INPUT_FORMATS) as opened:
+            if opened.width * opened.height > max_pixels:
+                raise InvalidRequest(
+                    field,
+                    f"{what} is {opened.width}×{opened.height}; the limit is {max_pixels / 1e6:g} megapixels.",
+                )
             opened.load()
-            upright = ImageOps.exif_transpose(opened)
-            return to_rgb(upright)
+            return ImageOps.exif_transpose(opened)
+    except InvalidRequest:
+        raise
     except UnidentifiedImageError:
-        raise InvalidRequest(field, "This file is not an image we can read (PNG, JPEG, WebP…).") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:  # truncated, corrupt, huge
-        raise InvalidRequest(field, f"The image could not be decoded: {error}.") from None
+        raise InvalidRequest(field, f"{what} is not a PNG, JPEG or WebP image.") from None
+    except Image.DecompressionBombError:
+        raise InvalidRequest(field, f"{what} declares more pixels than any input may have.") from None
+    except Exception as error:  # noqa: BLE001 - hostile files make decoders raise anything
+        logger.info("Refused %s: %s: %s", field, type(error).__name__, error)
+        raise InvalidRequest(field, f"{what} could not be decoded: the file is damaged or incomplete.") from None
+
+
+def decode_image(data: bytes, field: str = "init_image", max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """Decode an upload into an upright RGB image, or raise InvalidRequest naming `field`."""
+    return to_rgb(open_input(data, field, "The image", max_pixels))
 
 
 def encode_png(image: Image.Image) -> bytes:
@@ -49,20 +66,13 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def decode_mask(data: bytes) -> Image.Image:
+def decode_mask(data: bytes, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
     """A mask as single-channel L: white repaints, black keeps (alpha counts as coverage)."""
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            upright = ImageOps.exif_transpose(opened)
-            if upright.mode in ("RGBA", "LA") and upright.getextrema()[-1][0] < 255:
-                # A painted layer on transparency: what was painted is what repaints.
-                return upright.getchannel("A")
-            return to_rgb(upright).convert("L")
-    except UnidentifiedImageError:
-        raise InvalidRequest("mask_image", "The mask is not an image we can read.") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise InvalidRequest("mask_image", f"The mask could not be decoded: {error}.") from None
+    upright = open_input(data, "mask_image", "The mask", max_pixels)
+    if upright.mode in ("RGBA", "LA") and upright.getextrema()[-1][0] < 255:
+        # A painted layer on transparency: what was painted is what repaints.
+        return upright.getchannel("A")
+    return to_rgb(upright).convert("L")
 
 
 def check_mask_fits(image: Image.Image, mask: Image.Image) -> None:

@@ -30,6 +30,7 @@ GUIDANCE_RESCALE = Range(0, 1)
 CLIP_SKIP = Range(0, 12)
 SEED = Range(0, 2**32 - 1)  # -1 on input means "pick one"
 COMPARED_MODELS = Range(2, 4)
+PROMPT_CHARS = 10_000  # long prompts are legitimate; a megabyte is not
 MIN_SIDE = 64
 SIDE_MULTIPLE = 8  # the VAE works on 8×8 pixel cells
 # Asked-for sides above the configured maximum are scaled down to it; beyond this a request is a mistake.

@@ -66,6 +66,9 @@ def check_limits(request: GenerationRequest) -> None:
             raise InvalidRequest(
                 field, f"{field.replace('_', ' ').capitalize()} must be between {allowed.min:g} and {allowed.max:g}."
             )
+    for field in ("prompt", "negative_prompt"):
+        if len(getattr(request, field)) > limits.PROMPT_CHARS:
+            raise InvalidRequest(field, f"At most {limits.PROMPT_CHARS:,} characters, please.")
     for adapter in request.adapters:
         if adapter.weight not in limits.ADAPTER_WEIGHT:
             raise InvalidRequest(

@@ -127,7 +127,6 @@ class GenerationSession(models.Model):
             "mode": self.mode,
             "model": self.model.name,
             "model_id": self.model_id,
-            "model_source": self.model.source,
             "model_hash": self.model_hash,
             "family": self.model.family,
             "prompt": self.prompt,

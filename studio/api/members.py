@@ -5,16 +5,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..permissions import project_for_owner, project_for_reader
+from ..models import Membership
+from ..permissions import membership_or_404, project_for_owner
 from .serializers import InviteSerializer, MemberSerializer, RoleSerializer
+
+OWNER = {"show_email": True}  # what owners, who alone invite and change roles, are shown
 
 
 class MemberListApi(APIView):
     """GET: the project's members. POST {user, role}: an owner adds an existing user."""
 
     def get(self, request, project_id):
-        project = project_for_reader(request.user, project_id)
-        return Response(MemberSerializer(selectors.members_of(project), many=True).data)
+        membership = membership_or_404(request.user, project_id)
+        owner = {"show_email": membership.role == Membership.Role.OWNER}
+        return Response(MemberSerializer(selectors.members_of(membership.project), many=True, context=owner).data)
 
     def post(self, request, project_id):
         project = project_for_owner(request.user, project_id)
@@ -22,7 +26,7 @@ class MemberListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         membership = services.member_invite(project, data["user"], data["role"])
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(MemberSerializer(membership, context=OWNER).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailApi(APIView):
@@ -33,7 +37,7 @@ class MemberDetailApi(APIView):
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.member_change_role(project, user_id, serializer.validated_data["role"])
-        return Response(MemberSerializer(membership).data)
+        return Response(MemberSerializer(membership, context=OWNER).data)
 
     def delete(self, request, project_id, user_id):
         services.member_remove(project_for_owner(request.user, project_id), user_id)

@@ -12,6 +12,8 @@ class ProjectSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    """A member; the e-mail only for owners (context `show_email`), who manage the members."""
+
     user = serializers.IntegerField(source="user_id", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
     email = serializers.CharField(source="user.email", read_only=True)
@@ -19,6 +21,12 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["user", "username", "email", "role", "created_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("show_email"):
+            data.pop("email")
+        return data
 
 
 class InviteSerializer(serializers.Serializer):

@@ -1,0 +1,51 @@
+"""The site's error answers: plain pages (JSON under /api/) with no detail of the server. An
+unhandled error gets a reference id that the page shows and the log records with the traceback."""
+
+import logging
+import secrets
+
+from django.core.exceptions import BadRequest
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger("deepimage.errors")
+
+
+class ErrorReferenceMiddleware:
+    """Log every unhandled exception once, with the reference its 500 page will show."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        request.error_reference = secrets.token_hex(6)
+        logger.error("Error %s on %s %s", request.error_reference, request.method, request.path, exc_info=exception)
+
+
+def wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception):
+    """400: our own BadRequest messages are written for people; anything else stays generic."""
+    message = str(exception) if type(exception) is BadRequest and str(exception) else "The request was not valid."
+    if wants_json(request):
+        return JsonResponse({"detail": message}, status=400)
+    return page("Bad request", message, status=400)
+
+
+def server_error(request):
+    reference = getattr(request, "error_reference", "")
+    message = "Something went wrong on our side. If it keeps happening, tell an admin this reference."
+    if wants_json(request):
+        return JsonResponse({"detail": message, "reference": reference}, status=500)
+    return page("Server error", message, reference, status=500)
+
+
+def page(title: str, message: str, reference: str = "", status: int = 500) -> HttpResponse:
+    """Rendered without the request's context: whatever failed (the database, a session) is not asked again."""
+    context = {"title": title, "message": message, "reference": reference}
+    return HttpResponse(render_to_string("error.html", context), status=status)
