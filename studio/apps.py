@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class StudioConfig(AppConfig):
     name = "studio"
     verbose_name = "Projects and members"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (a changed password revokes the API token)

@@ -251,3 +251,27 @@ def test_only_owners_see_members_e_mail_addresses(team, api_as, client):
     assert "bob@example.com" in [member.get("email") for member in as_owner]
     assert all("email" not in member for member in as_editor)
     assert "bob" in page and "bob@example.com" not in page
+
+
+def test_a_token_can_be_revoked_and_a_password_change_revokes_it(team, api_as, client):
+    from rest_framework.authtoken.models import Token
+
+    bob = api_as(team.bob)
+    assert bob.delete("/api/v1/auth/token/").status_code == 204
+    assert bob.get("/api/v1/projects/").status_code == 401  # that token is gone
+
+    token = Token.objects.create(user=team.bob)
+    client.force_login(team.bob)
+    changed = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "a-new-horse-battery", "new_password2": "a-new-horse-battery"},
+    )
+
+    assert changed.status_code == 302
+    assert not Token.objects.filter(key=token.key).exists()
+    team.bob.refresh_from_db()
+    team.bob.last_login = None
+    team.bob.save()  # a save that leaves the password alone keeps a token
+    kept = Token.objects.create(user=team.bob)
+    team.bob.save()
+    assert Token.objects.filter(key=kept.key).exists()

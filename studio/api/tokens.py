@@ -1,0 +1,17 @@
+"""API tokens: POST username and password for your token (DRF's view); DELETE revokes it."""
+
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+
+class TokenApi(ObtainAuthToken):
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "DELETE" else []
+
+    def delete(self, request):
+        """Revoke the caller's token; the next POST makes a new one."""
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
