@@ -265,6 +265,11 @@ DEEPIMAGE_MAX_IMAGE_SIDE = env_int("DEEPIMAGE_MAX_IMAGE_SIDE", 2048)  # the one 
 # Inputs: a request body above DEEPIMAGE_MAX_UPLOAD_MB is refused (413) before it is read (see
 # deepimage_site/body_limit.py); an input image above DEEPIMAGE_MAX_INPUT_PIXELS before it is decoded.
 DEEPIMAGE_MAX_UPLOAD_MB = env_int("DEEPIMAGE_MAX_UPLOAD_MB", 20)
+# Limits, per person and per project; admins override them per row (Django admin). 0: no limit.
+DEEPIMAGE_QUOTA_QUEUED_JOBS = env_int("DEEPIMAGE_QUOTA_QUEUED_JOBS", 20)
+DEEPIMAGE_QUOTA_IMAGES_PER_DAY = env_int("DEEPIMAGE_QUOTA_IMAGES_PER_DAY", 0)
+DEEPIMAGE_QUOTA_PROJECT_IMAGES_PER_DAY = env_int("DEEPIMAGE_QUOTA_PROJECT_IMAGES_PER_DAY", 0)
+DEEPIMAGE_QUOTA_JOB_COST = env_int("DEEPIMAGE_QUOTA_JOB_COST", 4 * 1024 * 1024 * 50)  # four 1024² images, 50 steps
 DEEPIMAGE_MAX_INPUT_PIXELS = env_int("DEEPIMAGE_MAX_INPUT_PIXELS", 16_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPIMAGE_MAX_UPLOAD_MB * 1024 * 1024  # form fields, outside files
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default: larger files are spooled to disk

@@ -1,13 +1,22 @@
 """The admin of the catalog (with the "Test load on a worker" action), sessions with their
-attempts, comparisons, the workers, and the queue page (running jobs, queued jobs per person,
-workers with their models and last heartbeat)."""
+attempts, comparisons, the workers, people's and projects' limits, and the queue page
+(running jobs, queued jobs per person, workers with their models and last heartbeat)."""
 
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from . import catalog, queue
-from .models import Comparison, GeneratedImage, GenerationAttempt, GenerationSession, ModelEntry, Worker
+from .models import (
+    Comparison,
+    GeneratedImage,
+    GenerationAttempt,
+    GenerationSession,
+    ModelEntry,
+    ProjectQuota,
+    UserQuota,
+    Worker,
+)
 
 
 @admin.register(ModelEntry)
@@ -104,6 +113,20 @@ class WorkerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # workers register themselves
+
+
+@admin.register(UserQuota)
+class UserQuotaAdmin(admin.ModelAdmin):
+    list_display = ["user", "queued_jobs", "images_per_day", "job_cost"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(ProjectQuota)
+class ProjectQuotaAdmin(admin.ModelAdmin):
+    list_display = ["project", "images_per_day"]
+    search_fields = ["project__name"]
+    autocomplete_fields = ["project"]
 
 
 def queue_page(request):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from studio.models import Project
 
-from . import queue
+from . import queue, quotas
 from .engine import InvalidRequest, check_request, limits
 from .engine.images import decode_image, decode_mask, encode_png
 from .engine.requests import IMAGE_MODES
@@ -67,9 +67,12 @@ def generation_submit(
     # 5. …and by the engine, which knows what each mode needs.
     with field_errors():
         check_request(engine_request(session, init_image=picture, mask_image=mask, adapters=chosen_adapters))
-    # 6. Write everything at once; the workers hear of it after the commit.
+    # 6. Within the person's and the project's limits, write everything at once; the workers
+    # hear of it after the commit.
     upload = picture if init_image and reference is None else None
-    return generation_save(session, upload, mask, chosen_adapters)
+    with transaction.atomic():
+        quotas.quota_check(user, project, session)
+        return generation_save(session, upload, mask, chosen_adapters)
 
 
 def refuse_unused_inputs(mode: str, init_image, source_image, mask_image) -> None:

@@ -1,9 +1,10 @@
 """The generation app's data: the catalog, sessions with their images and comparisons, and
-the job system's attempts and workers."""
+the job system's attempts and workers, and the limits admins set."""
 
 from .catalog import ModelEntry
 from .choices import validate_image_side
 from .queue import GenerationAttempt, Worker
+from .quotas import ProjectQuota, UserQuota
 from .sessions import (
     Comparison,
     GeneratedImage,
@@ -19,7 +20,9 @@ __all__ = [
     "GenerationAttempt",
     "GenerationSession",
     "ModelEntry",
+    "ProjectQuota",
     "SessionAdapter",
+    "UserQuota",
     "Worker",
     "image_upload_path",
     "input_upload_path",
