@@ -26,8 +26,10 @@ class ModelEntryAdmin(admin.ModelAdmin):
     search_fields = ["name", "source", "description"]
     readonly_fields = ["preview_thumbnail", "test_status", "test_message", "tested_at"]
     actions = ["test_load"]
+    filter_horizontal = ["projects"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "origin", "family", "enabled", "description"]}),
+        ("Who may use it", {"fields": ["projects"]}),
         ("Weights", {"fields": ["source", "config", "base_model", "adapter_rank"]}),
         (
             "Defaults for the form",

@@ -46,8 +46,13 @@ def engine_request(
 
 
 def stored_request(session: GenerationSession) -> GenerationRequest:
-    """The request of a recorded session, its images read back from storage."""
+    """The request of a recorded session, its images read back from storage. A model or
+    adapter that the project may no longer use (disabled, or restricted to other projects
+    since the job was queued) is refused here, on the worker."""
     adapters = [(used.adapter, used.weight) for used in session.adapters_used.select_related("adapter")]
+    used = {session.model_id, *(adapter.pk for adapter, _ in adapters)}
+    if ModelEntry.objects.available_to(session.project_id).filter(pk__in=used).count() != len(used):
+        raise GenerationError("The model or an adapter of this job is not available to this project any more.")
     init_image = stored_base_image(session) if session.mode != GenerationSession.Mode.TEXT_TO_IMAGE else None
     mask_image = None
     if session.mask_image:

@@ -17,17 +17,21 @@ from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
 HISTORY_PAGE_SIZE = 20
 
 
-def enabled_models() -> QuerySet[ModelEntry]:
-    return ModelEntry.objects.filter(enabled=True)
+def catalog_for(user, project=None) -> QuerySet[ModelEntry]:
+    """The enabled entries a project may use, or (no project) any of the user's projects;
+    an entry restricted to other projects is not there."""
+    if project is not None:
+        return ModelEntry.objects.available_to(project)
+    return ModelEntry.objects.available_to_user(user)
 
 
-def generation_models() -> QuerySet[ModelEntry]:
-    """What the model picker offers: enabled base models."""
-    return enabled_models().filter(kind=ModelEntry.Kind.BASE)
+def generation_models(project) -> QuerySet[ModelEntry]:
+    """What the project's model picker offers: the base models it may use."""
+    return ModelEntry.objects.available_to(project).filter(kind=ModelEntry.Kind.BASE)
 
 
-def enabled_model_with_preview(model_id) -> ModelEntry:
-    entry = enabled_models().filter(pk=model_id).first()
+def enabled_model_with_preview(user, model_id) -> ModelEntry:
+    entry = catalog_for(user).filter(pk=model_id).first()
     if entry is None or not entry.preview:
         raise Http404("No preview for this model.")
     return entry

@@ -53,8 +53,8 @@ def generation_submit(
     if reference is not None and parameters.get("mode") == Mode.UPSCALE:
         model_id, parameters = inherit_from_reference(reference, model_id, parameters)
     # 2. The model and the adapters chosen for it.
-    model = base_model_for_generation(model_id)
-    chosen_adapters = adapters_for_generation(model, adapters)
+    model = base_model_for_generation(model_id, project)
+    chosen_adapters = adapters_for_generation(model, adapters, project)
     # 3. The input images the mode uses, decoded once.
     refuse_unused_inputs(parameters.get("mode") or Mode.TEXT_TO_IMAGE, init_image, source_image, mask_image)
     base_file = reference.file if reference else init_image
@@ -162,20 +162,24 @@ def row_id(value) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-def base_model_for_generation(model_id) -> ModelEntry:
+def base_model_for_generation(model_id, project: Project) -> ModelEntry:
+    """An enabled base model the project may use, or a ValidationError on `model`."""
     try:
-        return ModelEntry.objects.get(pk=row_id(model_id), enabled=True, kind=ModelEntry.Kind.BASE)
+        return ModelEntry.objects.available_to(project).get(pk=row_id(model_id), kind=ModelEntry.Kind.BASE)
     except (ModelEntry.DoesNotExist, ValueError, TypeError):
         raise ValidationError({"model": "Unknown model: pick an enabled base model."}) from None
 
 
-def adapters_for_generation(model: ModelEntry, choices) -> ChosenAdapters:
-    """Resolve [{"id": …, "weight": …}] to enabled adapters of the model's family."""
+def adapters_for_generation(model: ModelEntry, choices, project: Project) -> ChosenAdapters:
+    """Resolve [{"id": …, "weight": …}] to enabled adapters of the model's family that the
+    project may use."""
     chosen: ChosenAdapters = []
     allowed = limits.ADAPTER_WEIGHT
     for choice in choices or ():
         try:
-            adapter = ModelEntry.objects.get(pk=row_id(choice["id"]), enabled=True, kind=ModelEntry.Kind.ADAPTER)
+            adapter = ModelEntry.objects.available_to(project).get(
+                pk=row_id(choice["id"]), kind=ModelEntry.Kind.ADAPTER
+            )
             weight = float(choice.get("weight", 1.0))
         except (ModelEntry.DoesNotExist, KeyError, ValueError, TypeError, OverflowError):
             message = "Unknown adapter or weight: pick an enabled adapter and a number."

@@ -50,7 +50,7 @@ def workspace(request, project_id):
     context = {
         "project": project,
         "membership": membership,
-        "models": list(generation_models()),
+        "models": list(generation_models(project)),
         "options": options,
         "image_counts": range(images_per_run["min"], images_per_run["max"] + 1),
         "filters": filters,

@@ -85,7 +85,7 @@ def test_a_redelivered_finished_session_is_not_run_again(lighthouse):
     assert GeneratedImage.objects.filter(session=session).count() == 1
 
 
-def test_storing_is_all_or_nothing(team, monkeypatch, lighthouse):
+def test_storing_is_all_or_nothing(team, monkeypatch, lighthouse, caplog):
     session = lighthouse(num_images=3)
     written = []
     real_png = execution.png_bytes
@@ -101,7 +101,8 @@ def test_storing_is_all_or_nothing(team, monkeypatch, lighthouse):
 
     session.refresh_from_db()
     assert written == [0, 1]
-    assert session.status == "failed" and "disk full" in session.error_message
+    assert session.status == "failed" and "Could not store the images" in session.error_message
+    assert "disk full" not in session.error_message and "disk full" in caplog.text  # the log has the cause
     assert not GeneratedImage.objects.exists()
     folder = f"projects/{team.project.id}/sessions/{session.id}"
     assert not default_storage.exists(folder) or default_storage.listdir(folder) == ([], [])

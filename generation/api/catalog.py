@@ -2,8 +2,11 @@
 
 from django.http import FileResponse
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from studio.permissions import project_for_reader
 
 from .. import selectors
 from ..options import generation_options
@@ -11,20 +14,26 @@ from .serializers import ModelEntrySerializer
 
 
 class ModelListApi(generics.ListAPIView):
-    """Enabled catalog entries: base models and adapters."""
+    """Enabled catalog entries, base models and adapters, that your projects may use;
+    `?project=ID`: those that project may use."""
 
     serializer_class = ModelEntrySerializer
     pagination_class = None
 
     def get_queryset(self):
-        return selectors.enabled_models()
+        project_id = self.request.query_params.get("project")
+        if project_id is None:
+            return selectors.catalog_for(self.request.user)
+        if not project_id.isascii() or not project_id.isdigit() or len(project_id) > 18:
+            raise ValidationError({"project": "A project id, please."})
+        return selectors.catalog_for(self.request.user, project_for_reader(self.request.user, project_id))
 
 
 class ModelPreviewApi(APIView):
     """A catalog entry's preview picture, for signed-in users."""
 
     def get(self, request, model_id):
-        entry = selectors.enabled_model_with_preview(model_id)
+        entry = selectors.enabled_model_with_preview(request.user, model_id)
         return FileResponse(entry.preview.open("rb"))
 
 

@@ -13,6 +13,17 @@ from .choices import SAMPLER_CHOICES, choices_from, validate_image_side, within
 FAMILY_DEFAULT = "Blank: the family's default (its native size, steps and guidance)."
 
 
+class ModelEntryQuerySet(models.QuerySet):
+    def available_to(self, project) -> "ModelEntryQuerySet":
+        """Enabled entries a project may use: unrestricted ones, and those restricted to it."""
+        return self.filter(enabled=True).filter(models.Q(projects=None) | models.Q(projects=project)).distinct()
+
+    def available_to_user(self, user) -> "ModelEntryQuerySet":
+        """Enabled entries any of the user's projects may use."""
+        mine = models.Q(projects__memberships__user=user)
+        return self.filter(enabled=True).filter(models.Q(projects=None) | mine).distinct()
+
+
 class ModelEntry(models.Model):
     """One entry of the admin-managed catalog: a base model or an adapter."""
 
@@ -77,10 +88,18 @@ class ModelEntry(models.Model):
     )
     preview = models.ImageField(upload_to="catalog/", blank=True, help_text="A sample image shown in the picker.")
     enabled = models.BooleanField(default=True)
+    projects = models.ManyToManyField(
+        "studio.Project",
+        blank=True,
+        related_name="restricted_models",
+        help_text="Only these projects may see and use the entry. None chosen: every project.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     test_status = models.CharField(max_length=10, choices=TestStatus.choices, blank=True, editable=False)
     test_message = models.TextField(blank=True, editable=False)
     tested_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ModelEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["origin", "name"]

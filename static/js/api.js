@@ -32,5 +32,5 @@ function getOnce(url) {
 
 // GET /api/v1/options/: choices and limits ({limits: {steps: {min, max}, …}}).
 export const loadOptions = () => getOnce(routes.options());
-// GET /api/v1/models/: every enabled catalog entry, base models and adapters.
-export const loadCatalog = () => getOnce(routes.models());
+// GET /api/v1/models/?project=ID: the catalog entries, base models and adapters, the project may use.
+export const loadCatalog = (projectId) => getOnce(routes.models(projectId));

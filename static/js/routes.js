@@ -3,7 +3,7 @@ const API = "/api/v1";
 
 export const routes = {
   options: () => `${API}/options/`,
-  models: () => `${API}/models/`,
+  models: (projectId) => `${API}/models/?project=${projectId}`,
   generations: (projectId) => `${API}/projects/${projectId}/generations/`,
   comparisons: (projectId) => `${API}/projects/${projectId}/comparisons/`,
   generation: (sessionId) => `${API}/generations/${sessionId}/`,

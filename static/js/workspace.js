@@ -65,7 +65,7 @@ async function upscale(image) {
 }
 
 async function startForm() {
-  const [options, catalog] = await Promise.all([loadOptions(), loadCatalog()]);
+  const [options, catalog] = await Promise.all([loadOptions(), loadCatalog(projectId)]);
   modeLabels = Object.fromEntries(options.modes.map((mode) => [mode.value, mode.label]));
   form = initForm({
     form: formElement,
