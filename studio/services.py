@@ -1,5 +1,6 @@
 """Every write to projects and memberships: create, rename, delete, invite, change a role, remove."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -40,14 +41,23 @@ def membership_set(*, project: Project, user, role: str) -> Membership:
 
 
 def member_invite(project: Project, identifier: str, role: str) -> Membership:
-    """Add an existing user, named by username or e-mail address, to the project."""
+    """Add an existing user to the project, named by their exact username, or by an e-mail
+    address that exactly one account has. E-mail matching is off while people can sign
+    themselves up: an address they typed is not verified, and an invitation must not go to
+    whoever registered someone else's address first."""
     check_role(role)
     identifier = identifier.strip()
     users = get_user_model().objects.filter(is_active=True)
-    matches = list(users.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2]) if identifier else []
+    if "@" in identifier and settings.DEEPIMAGE_SELF_SIGNUP:
+        raise ValidationError(
+            {"user": "Invite by username: e-mail addresses are not verified while people sign themselves up."}
+        )
+    by = Q(email__iexact=identifier) if "@" in identifier else Q(username__iexact=identifier)
+    matches = list(users.filter(by)[:2]) if identifier else []
     if len(matches) != 1:
         problem = "Several users have" if matches else "No user has"
-        raise ValidationError({"user": f"{problem} the username or e-mail “{identifier}”."})
+        what = "e-mail" if "@" in identifier else "username"
+        raise ValidationError({"user": f"{problem} the {what} “{identifier}”."})
     if project.memberships.filter(user=matches[0]).exists():
         raise ValidationError({"user": f"{matches[0].username} is already a member."})
     return Membership.objects.create(project=project, user=matches[0], role=role)

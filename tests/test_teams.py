@@ -183,7 +183,7 @@ def test_page_errors_are_shown_as_messages(client, team):
         f"/projects/{team.project.id}/members/invite/", {"user": "nobody", "role": "editor"}, follow=True
     )
 
-    assert "No user has the username or e-mail “nobody”" in response.content.decode()
+    assert "No user has the username “nobody”" in response.content.decode()
 
 
 def test_deleting_from_the_page_needs_the_name_typed(client, team):
@@ -275,3 +275,23 @@ def test_a_token_can_be_revoked_and_a_password_change_revokes_it(team, api_as, c
     kept = Token.objects.create(user=team.bob)
     team.bob.save()
     assert Token.objects.filter(key=kept.key).exists()
+
+
+def test_an_invitation_cannot_be_captured_by_a_look_alike_account(team, api_as, make_user, client, settings):
+    owner = api_as(team.alice)
+    url = f"/api/v1/projects/{team.project.id}/members/"
+    make_user("ceo", email="ceo@corp.com")
+    make_user("mallory", email="ceo@corp.com")  # the same address typed on two accounts
+
+    assert owner.post(url, {"user": "ceo@corp.com"}, format="json").status_code == 400  # not unique: nobody
+
+    settings.DEEPIMAGE_SELF_SIGNUP = True
+    signup = client.post(
+        "/accounts/signup/",
+        {"username": "boss@corp.com", "email": "x@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    refused = owner.post(url, {"user": "x@example.com"}, format="json")
+
+    assert signup.status_code == 200 and "may not contain" in signup.content.decode()
+    assert refused.status_code == 400 and "Invite by username" in refused.json()["user"][0]
+    assert owner.post(url, {"user": "ceo"}, format="json").status_code == 201
