@@ -20,6 +20,21 @@ def group_name(session_id: int) -> str:
     return f"generation.{session_id}"
 
 
+def access_group_name(project_id: int, user_id: int) -> str:
+    """The sockets one person has open on one project's sessions (closed when they leave it)."""
+    return f"access.{project_id}.{user_id}"
+
+
+def send_access_revoked(project_id: int, user_id: int) -> None:
+    """Close the person's sockets on the project: they are no member any more."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            access_group_name(project_id, user_id), {"type": "access.revoked"}
+        )
+    except Exception:  # noqa: BLE001 - see the module docstring
+        logger.warning("Could not close the sockets of user %s on project %s", user_id, project_id, exc_info=True)
+
+
 def image_payload(image) -> dict:
     return {
         "type": "image",

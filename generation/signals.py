@@ -1,5 +1,5 @@
-"""Signal receivers: a GPU worker's life (register, drain on SIGTERM, stop), and deleted rows
-that take their files."""
+"""Signal receivers: a GPU worker's life (register, drain on SIGTERM, stop), deleted rows
+that take their files, and removed members whose sockets close."""
 
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
@@ -7,7 +7,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from . import execution, workers
+from studio.models import Membership
+
+from . import events, execution, workers
 from .models import GeneratedImage, GenerationSession, ModelEntry
 
 
@@ -54,6 +56,13 @@ def delete_image_file(sender, instance, **kwargs):
 @receiver(post_delete, sender=GenerationSession)
 def delete_session_inputs(sender, instance, **kwargs):
     delete_files_after_commit(instance.init_image, instance.mask_image)
+
+
+@receiver(post_delete, sender=Membership)
+def close_sockets_of_a_former_member(sender, instance, **kwargs):
+    """Removed from the project, or the project deleted: their open sockets close after commit."""
+    project_id, user_id = instance.project_id, instance.user_id
+    transaction.on_commit(lambda: events.send_access_revoked(project_id, user_id), robust=True)
 
 
 @receiver(post_delete, sender=ModelEntry)

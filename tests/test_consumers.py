@@ -117,3 +117,41 @@ def test_a_foreign_origin_is_refused(team, session):
     foreign = ((b"origin", b"http://evil.example"),)
 
     assert refused(f"/ws/generations/{session.id}/?token={token_for(team.bob)}", headers=foreign)
+
+
+@pytest.mark.parametrize("how", ["removed", "project deleted"])
+def test_a_member_who_leaves_the_project_has_their_socket_closed(team, session, how):
+    from studio import services
+
+    path = f"/ws/generations/{session.id}/?token={token_for(team.vera)}"
+
+    async def scenario():
+        communicator, connected = await connect(path)
+        assert connected
+        await communicator.receive_json_from(timeout=3)  # the state
+        if how == "removed":
+            await sync_to_async(services.member_remove)(team.project, team.vera.id)
+        else:
+            await sync_to_async(services.project_delete)(team.project)
+        closed = await communicator.receive_output(timeout=3)
+        await communicator.wait()
+        return closed
+
+    assert run(scenario) == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_member_who_stays_keeps_their_socket_when_another_leaves(team, session):
+    from studio import services
+
+    path = f"/ws/generations/{session.id}/?token={token_for(team.vera)}"
+
+    async def scenario():
+        communicator, connected = await connect(path)
+        await communicator.receive_json_from(timeout=3)
+        await sync_to_async(services.member_remove)(team.project, team.bob.id)
+        await sync_to_async(events.send_progress)(session.id, 3, 4)
+        event = await communicator.receive_json_from(timeout=3)
+        await communicator.disconnect()
+        return event
+
+    assert run(scenario) == {"type": "progress", "step": 3, "total_steps": 4}
