@@ -45,6 +45,20 @@ def server_error(request):
     return page("Server error", message, reference, status=500)
 
 
+def locked_out(request, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer once a username or an address failed too often: 429, with how long
+    to wait in Retry-After and in words (JSON under /api/)."""
+    from django.conf import settings
+
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    message = f"Too many failed sign-ins from here or for this account; try again in {seconds // 60} minutes."
+    response = (
+        JsonResponse({"detail": message}, status=429) if wants_json(request) else page("Slow down", message, status=429)
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def page(title: str, message: str, reference: str = "", status: int = 500) -> HttpResponse:
     """Rendered without the request's context: whatever failed (the database, a session) is not asked again."""
     context = {"title": title, "message": message, "reference": reference}

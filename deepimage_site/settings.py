@@ -7,6 +7,7 @@ Server mode: DATABASE_URL, REDIS_URL, MEDIA_ROOT, SECRET_KEY, ALLOWED_HOSTS, DEB
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "channels",
     "studio",
     "generation",
@@ -90,7 +92,18 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "deepimage_site.errors.ErrorReferenceMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers for a sign-in that django-axes refused
 ]
+# Sign-ins (the login page, the admin's, POST /api/v1/auth/token/) are throttled by django-axes:
+# after DEEPIMAGE_LOGIN_FAILURES failures for one username, or from one address, that username
+# or address gets 429 until DEEPIMAGE_LOGIN_COOLOFF_MINUTES have passed; a success resets it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("DEEPIMAGE_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DEEPIMAGE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "deepimage_site.errors.locked_out"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "deepimage_site.urls"
 ASGI_APPLICATION = "deepimage_site.asgi.application"

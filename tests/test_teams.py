@@ -228,7 +228,7 @@ def test_sign_up_errors_are_shown_by_field(client, settings, db):
 
 
 def test_password_change(client, team):
-    client.login(username="bob", password=PASSWORD)
+    client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
     response = client.post(
         "/accounts/password/",
         {"old_password": PASSWORD, "new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
@@ -295,3 +295,37 @@ def test_an_invitation_cannot_be_captured_by_a_look_alike_account(team, api_as, 
     assert signup.status_code == 200 and "may not contain" in signup.content.decode()
     assert refused.status_code == 400 and "Invite by username" in refused.json()["user"][0]
     assert owner.post(url, {"user": "ceo"}, format="json").status_code == 201
+
+
+def test_sign_ins_are_throttled_per_username_and_per_address_and_a_success_resets(team, client, api_as, settings):
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        assert client.post("/accounts/login/", {"username": "bob", "password": "wrong"}).status_code == 200
+    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 302  # resets
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "bob", "password": "wrong"})
+
+    page = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    token = api_as(None).post("/api/v1/auth/token/", {"username": "bob", "password": PASSWORD}, format="json")
+    elsewhere = api_as(None).post(
+        "/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.9.9.9"
+    )
+
+    assert page.status_code == 429 and int(page["Retry-After"]) == 15 * 60
+    assert token.status_code == 429 and "try again in 15 minutes" in token.json()["detail"]
+    assert elsewhere.status_code == 200  # another account from another address is not held up
+    AccessAttempt.objects.all().delete()  # the cool-off, as an admin would lift it
+    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
+
+
+def test_failed_token_requests_count_as_failed_sign_ins(team, api_as, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    anonymous = api_as(None)
+    answers = [
+        anonymous.post("/api/v1/auth/token/", {"username": "vera", "password": "nope"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    assert answers == [400, 429, 429]  # the failure that reaches the limit is already refused

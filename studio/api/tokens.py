@@ -8,6 +8,11 @@ from rest_framework.response import Response
 
 
 class TokenApi(ObtainAuthToken):
+    def get_serializer_context(self):
+        # authenticate() gets Django's request: django-axes marks a refused sign-in on it,
+        # and its middleware answers 429 for that request.
+        return {"request": self.request._request, "format": self.format_kwarg, "view": self}
+
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "DELETE" else []
 
