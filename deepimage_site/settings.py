@@ -65,6 +65,16 @@ DEBUG = env_bool("DEBUG", False)  # a debug page shows settings: only ever on pu
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a TLS-terminating proxy (DEEPIMAGE_BEHIND_TLS=true): trust its X-Forwarded-Proto,
+# redirect plain HTTP, send HSTS, and keep the session and CSRF cookies to HTTPS.
+BEHIND_TLS = env_bool("DEEPIMAGE_BEHIND_TLS", False)
+if BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("DEEPIMAGE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DEEPIMAGE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DEEPIMAGE_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "daphne",  # before staticfiles, so runserver is Daphne's

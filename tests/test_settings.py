@@ -32,3 +32,26 @@ def test_an_unknown_log_level_stops_the_start():
     started = settings_with(LOG_LEVEL="LOUD")
 
     assert started.returncode != 0 and "LOG_LEVEL must be one of" in started.stderr
+
+
+def deploy_check(**variables) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="deepimage_site.settings", **variables)
+    env.pop("DEBUG", None)
+    command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    return subprocess.run(command, env=env, capture_output=True, text=True)
+
+
+def test_the_readme_s_production_settings_pass_django_s_deploy_check(tmp_path):
+    production = {
+        "DEEPIMAGE_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "k" * 10 + "0123456789-abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJ",
+        "DEEPIMAGE_BEHIND_TLS": "true",
+        "DEEPIMAGE_HSTS_PRELOAD": "true",
+        "ALLOWED_HOSTS": "deepimage.example.com",
+    }
+
+    passed = deploy_check(**production)
+    plain_http = deploy_check(**(production | {"DEEPIMAGE_BEHIND_TLS": "false"}))
+
+    assert passed.returncode == 0, passed.stderr
+    assert plain_http.returncode != 0 and "SECURE_SSL_REDIRECT" in plain_http.stderr
