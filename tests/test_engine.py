@@ -120,3 +120,20 @@ def test_engine_package_imports_no_django():
 
     count, django_imported = result.stdout.split()
     assert int(count) >= 13 and django_imported == "False"
+
+
+def test_only_safetensors_weights_load_unless_pickle_is_allowed(tmp_path):
+    from generation.engine import GenerationError, ModelSpec, PipelineCache
+    from generation.engine.tiny import build_tiny_pipeline
+
+    pickled = tmp_path / "pickled"
+    build_tiny_pipeline("sd15", 0).save_pretrained(pickled, safe_serialization=False)
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_bytes(b"not even read")
+    cache = PipelineCache(max_pipelines=1)
+
+    with pytest.raises(GenerationError, match="safetensors"):
+        cache.get(ModelSpec(source=str(pickled)))
+    with pytest.raises(GenerationError, match="pickle checkpoint"):
+        cache.get(ModelSpec(source=str(checkpoint), config=str(pickled)))
+    assert cache.get(ModelSpec(source=str(pickled), allow_pickle=True)).pipeline is not None

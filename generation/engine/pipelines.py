@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 import torch
 
@@ -190,13 +191,20 @@ class PipelineCache:
         started = time.perf_counter()
         pipeline_type = pipeline_class(spec.family, "text_to_image")
         options = {"torch_dtype": self.dtype}
+        if spec.source.endswith(".ckpt") and not spec.allow_pickle:
+            raise GenerationError(
+                f"{Path(spec.source).name} is a pickle checkpoint, which can run code when loaded; "
+                "convert it to .safetensors, or let an admin allow pickle for this entry."
+            )
         if not pipeline_type.__name__.startswith("StableDiffusionXL"):
             options |= {"safety_checker": None, "requires_safety_checker": False}
         try:
             if spec.is_single_file:
                 pipeline = pipeline_type.from_single_file(spec.source, config=spec.config or None, **options)
             else:
-                pipeline = pipeline_type.from_pretrained(spec.source, **options)
+                # Without allow_pickle a folder holding only pickle (.bin) weights is refused.
+                safe_only = {} if spec.allow_pickle else {"use_safetensors": True}
+                pipeline = pipeline_type.from_pretrained(spec.source, **options, **safe_only)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             hint = " Single-file checkpoints need a config folder." if spec.is_single_file and not spec.config else ""
             raise GenerationError(f"Could not load model from {spec.source!r}: {error}.{hint}") from error

@@ -54,6 +54,7 @@ class ModelSpec:
     source: str
     family: str = "sd15"
     config: str = ""
+    allow_pickle: bool = False  # .ckpt / .bin weights run code when loaded: only if an admin says so
 
     def __post_init__(self):
         if self.family not in FAMILIES:

@@ -88,6 +88,11 @@ class ModelEntry(models.Model):
     )
     preview = models.ImageField(upload_to="catalog/", blank=True, help_text="A sample image shown in the picker.")
     enabled = models.BooleanField(default=True)
+    allow_pickle = models.BooleanField(
+        default=False,
+        help_text="Warning: pickle weights (.ckpt, .bin) can run any code when loaded. Leave this off unless you "
+        "trust the file's origin; without it only safetensors weights load.",
+    )
     projects = models.ManyToManyField(
         "studio.Project",
         blank=True,
@@ -159,4 +164,4 @@ class ModelEntry(models.Model):
 
     @property
     def spec(self) -> ModelSpec:
-        return ModelSpec(source=self.source, family=self.family, config=self.config)
+        return ModelSpec(source=self.source, family=self.family, config=self.config, allow_pickle=self.allow_pickle)
