@@ -4,6 +4,7 @@ that take their files, and removed members whose sockets close."""
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -55,7 +56,16 @@ def delete_image_file(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=GenerationSession)
 def delete_session_inputs(sender, instance, **kwargs):
-    delete_files_after_commit(instance.init_image, instance.mask_image)
+    """A comparison's columns share their inputs: a file goes once no session names it."""
+    for file in (instance.init_image, instance.mask_image):
+        if file:
+            storage, name = file.storage, file.name
+
+            def delete_if_unused(storage=storage, name=name):
+                if not GenerationSession.objects.filter(Q(init_image=name) | Q(mask_image=name)).exists():
+                    storage.delete(name)
+
+            transaction.on_commit(delete_if_unused, robust=True)
 
 
 @receiver(post_delete, sender=Membership)

@@ -38,6 +38,7 @@ def generation_submit(
     mask_image=None,
     source_image=None,
     adapters=(),
+    stored_inputs: dict | None = None,
     **parameters,
 ) -> GenerationSession:
     """Validate and record a generation request, then queue it once the row is committed.
@@ -72,7 +73,7 @@ def generation_submit(
     upload = picture if init_image and reference is None else None
     with transaction.atomic():
         quotas.quota_check(user, project, session)
-        return generation_save(session, upload, mask, chosen_adapters)
+        return generation_save(session, upload, mask, chosen_adapters, stored_inputs)
 
 
 def refuse_unused_inputs(mode: str, init_image, source_image, mask_image) -> None:
@@ -236,16 +237,27 @@ def generation_size(model: ModelEntry, mode: str, aspect: str, width, height, pi
     return resolve_size(model.family, aspect or "custom", width, height, image_size, max_side=max_side)
 
 
-def generation_save(session: GenerationSession, upload, mask, chosen_adapters: ChosenAdapters) -> GenerationSession:
-    """Write the session, its input files and adapters at once; remove the files if that fails."""
+def generation_save(
+    session: GenerationSession, upload, mask, chosen_adapters: ChosenAdapters, stored_inputs: dict | None = None
+) -> GenerationSession:
+    """Write the session, its input files and adapters at once; remove the files if that fails.
+    `stored_inputs` ({field: file name}) shares inputs already stored for another session of
+    the same submission (a comparison's columns), which then stores each input once."""
     written = []
+    stored_inputs = {} if stored_inputs is None else stored_inputs
     try:
         with transaction.atomic():
             session.save()
-            for field, image in (("init_image", upload), ("mask_image", mask)):
-                if image is not None:
-                    getattr(session, field).save(f"{session.pk}-{field}.png", ContentFile(encode_png(image)))
-                    written.append(getattr(session, field).name)
+            inputs = [(field, image) for field, image in (("init_image", upload), ("mask_image", mask)) if image]
+            for field, image in inputs:
+                if field in stored_inputs:
+                    setattr(session, field, stored_inputs[field])
+                else:
+                    name, content = f"{session.pk}-{field}.png", ContentFile(encode_png(image))
+                    getattr(session, field).save(name, content, save=False)
+                    written.append(stored_inputs.setdefault(field, getattr(session, field).name))
+            if inputs:
+                session.save(update_fields=[field for field, _ in inputs])
             SessionAdapter.objects.bulk_create(
                 SessionAdapter(session=session, adapter=adapter, weight=weight, position=position)
                 for position, (adapter, weight) in enumerate(chosen_adapters)
@@ -267,11 +279,12 @@ def comparison_submit(*, user, project: Project, variants, seed=RANDOM_SEED, **p
         raise ValidationError({"variants": f"Compare {allowed.min} to {allowed.max} models."})
     seed = secrets.randbelow(limits.SEED.max + 1) if seed in (None, RANDOM_SEED) else seed  # one seed for all
     created: list[GenerationSession] = []
+    shared = {"stored_inputs": {}}  # the columns share one stored copy of each input
     try:
         with transaction.atomic():
             comparison = Comparison.objects.create(project=project, created_by=user)
             for column, variant in enumerate(variants, start=1):
-                created.append(comparison_column(user, project, comparison, column, variant, seed, parameters))
+                created.append(comparison_column(user, project, comparison, column, variant, seed, parameters | shared))
     except Exception:
         for session in created:  # rows rolled back; their stored inputs must go too
             for stored in (session.init_image, session.mask_image):

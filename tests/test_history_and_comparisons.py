@@ -71,7 +71,8 @@ def history_items(page: str) -> list[str]:
     return re.findall(r'class="history-item" data-session="(\d+)"', page)
 
 
-def test_the_history_page_is_paginated_and_keeps_its_filters(client, team, submit):
+def test_the_history_page_is_paginated_and_keeps_its_filters(client, team, submit, settings):
+    settings.DEEPIMAGE_QUOTA_QUEUED_JOBS = 0  # no limit: 23 jobs wait at once here
     for number in range(23):
         submit(prompt=f"barn {number}")
     client.force_login(team.vera)
@@ -187,3 +188,37 @@ def test_the_comparison_page_shows_columns_with_times_and_the_slider(client, tea
     assert page.count('class="run-time"') == 2 and 'id="overlay-slider"' in page
     client.force_login(team.charlie)
     assert client.get(f"/projects/{team.project.id}/comparisons/{comparison.id}/").status_code == 404
+
+
+def test_a_comparison_stores_its_input_once_and_it_goes_with_the_last_column(
+    team, tiny_model, second_model, run, stored_files, django_capture_on_commit_callbacks
+):
+    import io
+
+    from PIL import Image
+
+    from studio.services import project_delete
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, format="PNG")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("base.png", buffer.getvalue(), content_type="image/png")
+    variants = [{"model": tiny_model.id}, {"model": second_model.id}, {"model": tiny_model.id}]
+
+    comparison = submission.comparison_submit(
+        user=team.bob, project=team.project, variants=variants, prompt="x", mode="image_to_image",
+        steps=2, init_image=upload,
+    )  # fmt: skip
+
+    sessions = list(comparison.sessions.all())
+    assert len({session.init_image.name for session in sessions}) == 1
+    assert [name for name in stored_files() if "init_image" in name] == [sessions[0].init_image.name]
+    assert [run(session).status for session in sessions] == ["succeeded"] * 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sessions[0].delete()  # one column gone: the others still need the input
+    assert sessions[1].init_image.name in stored_files()
+    with django_capture_on_commit_callbacks(execute=True):
+        project_delete(team.project)
+    assert not [name for name in stored_files() if "init_image" in name]
