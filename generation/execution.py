@@ -22,6 +22,7 @@ from .engine import (
     JobHooks,
     PipelineCache,
     StepProgress,
+    WeightsError,
 )
 from .engine.metadata import png_bytes
 from .models import GeneratedImage, GenerationSession
@@ -126,6 +127,9 @@ def run_claimed(session: GenerationSession, store_in_background: bool = False) -
         logger.warning("Session %s: %s", session.pk, error)
     except GenerationCancelled as error:
         generation_fail(session, str(error), status=Status.CANCELLED)
+    except WeightsError as error:  # names files on the worker: for the log and the admin only
+        logger.warning("Session %s: %s", session.pk, error)
+        generation_fail(session, weights_message(session))
     except GenerationError as error:
         generation_fail(session, str(error))
     except Exception:
@@ -138,6 +142,13 @@ def run_claimed(session: GenerationSession, store_in_background: bool = False) -
             generation_complete(session, result)
     finally:
         _current["session"] = None
+
+
+def weights_message(session: GenerationSession) -> str:
+    return (
+        f"Could not load the weights of “{session.model.name}” or one of its adapters on {session.worker}; "
+        "an admin can see why in the worker's log or with the catalog's test load."
+    )
 
 
 def in_thread(function, *args):

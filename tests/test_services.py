@@ -55,7 +55,7 @@ def test_run_sends_progress_then_images_then_done(lighthouse):
     assert kinds[len(progress) :] == ["image", "image", "done"]
 
 
-def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(broken_model, lighthouse):
+def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(broken_model, lighthouse, caplog):
     session = lighthouse(model=broken_model)
     listener = GroupListener(session.id)
 
@@ -63,7 +63,9 @@ def test_a_model_that_cannot_load_ends_failed_with_a_readable_error(broken_model
 
     session.refresh_from_db()
     assert session.status == "failed"
-    assert "Could not load model" in session.error_message and "no-such-model" in session.error_message
+    assert "Could not load the weights of “Missing folder”" in session.error_message
+    assert "no-such-model" not in session.error_message  # the path is on the worker, for its log
+    assert "no-such-model" in caplog.text
     assert listener.received()[-1] == {"type": "failed", "status": "failed", "error": session.error_message}
     assert not GeneratedImage.objects.exists()
 

@@ -64,9 +64,10 @@ def test_a_broken_model_fails_readably_on_the_api_and_the_websocket(team, broken
 
     received = bob.events_until_finished(session["id"])
 
-    assert received[-1]["type"] == "failed" and "Could not load model" in received[-1]["error"]
+    assert received[-1]["type"] == "failed" and "Could not load the weights" in received[-1]["error"]
     status, detail = bob.request("GET", f"/api/v1/generations/{session['id']}/")
-    assert detail["status"] == "failed" and "no-such-model" in detail["error_message"]
+    assert detail["status"] == "failed" and "Missing folder" in detail["error_message"]
+    assert "no-such-model" not in detail["error_message"]  # no path on the worker reaches the user
 
 
 def test_a_late_subscriber_still_gets_the_images_and_done(team, tiny_model, client_for):

@@ -22,6 +22,7 @@ from .requests import (
     JobHooks,
     ModelSpec,
     StepProgress,
+    WeightsError,
 )
 from .run import (
     call_arguments,
@@ -48,6 +49,7 @@ __all__ = [
     "ModelSpec",
     "PipelineCache",
     "StepProgress",
+    "WeightsError",
     "check_request",
 ]
 

@@ -17,7 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open
 
-from .requests import AdapterSpec, GenerationError
+from .requests import AdapterSpec, GenerationError, WeightsError
 
 LYCORIS_MARKERS = {"loha": ".hada_w1", "lokr": ".lokr_w1"}
 LORA_MARKERS = ("lora_A", "lora_B", "lora_down", "lora_up", "lora.down", "lora.up")
@@ -35,10 +35,10 @@ def adapter_file(source: str) -> Path:
     if path.is_dir():
         files = sorted(path.glob("*.safetensors"))
         if len(files) != 1:
-            raise GenerationError(f"Adapter folder {source!r} must hold exactly one .safetensors file.")
+            raise WeightsError(f"Adapter folder {source!r} must hold exactly one .safetensors file.")
         path = files[0]
     if not path.is_file():
-        raise GenerationError(f"Adapter file {source!r} does not exist.")
+        raise WeightsError(f"Adapter file {source!r} does not exist.")
     return path
 
 
@@ -48,7 +48,7 @@ def read_header(path: Path) -> tuple[list[str], dict[str, str]]:
         with safe_open(str(path), framework="pt") as handle:
             return list(handle.keys()), handle.metadata() or {}
     except (SafetensorError, OSError) as error:
-        raise GenerationError(f"Adapter {path.name!r} is not a readable .safetensors file: {error}") from error
+        raise WeightsError(f"Adapter {path.name!r} is not a readable .safetensors file: {error}") from error
 
 
 def adapter_format(keys: list[str]) -> str:

@@ -17,7 +17,7 @@ import torch
 from . import adapters as adapter_loading
 from .families import pipeline_class
 from .hashing import source_hash
-from .requests import AdapterSpec, GenerationError, ModelSpec
+from .requests import AdapterSpec, GenerationError, ModelSpec, WeightsError
 from .samplers import make_scheduler
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class PipelineCache:
                 pipeline = pipeline_type.from_pretrained(spec.source, **options, **safe_only)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             hint = " Single-file checkpoints need a config folder." if spec.is_single_file and not spec.config else ""
-            raise GenerationError(f"Could not load model from {spec.source!r}: {error}.{hint}") from error
+            raise WeightsError(f"Could not load model from {spec.source!r}: {error}.{hint}") from error
         pipeline.set_progress_bar_config(disable=True)
         expose_text_model(pipeline)
         self.loads += 1

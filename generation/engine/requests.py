@@ -30,6 +30,11 @@ class GenerationError(Exception):
     """A generation that cannot run; the message is shown to the user as it is."""
 
 
+class WeightsError(GenerationError):
+    """Weights that could not be found or read. The message names files on the worker: it is
+    for the admin (the catalog's test load, the worker's log); users are told less."""
+
+
 class GenerationCancelled(GenerationError):
     """The caller asked to stop between two denoising steps."""
 
