@@ -245,6 +245,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DEEPIMAGE_QUEUE", "generation")
 # The control worker's queue: the reconciler runs there, never behind a generation.
 DEEPIMAGE_CONTROL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-control"
+# Django's cache (the sign-up throttle's counters) lives in the same Redis, under the queue's name.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CELERY_TASK_DEFAULT_QUEUE,
+    }
+}
+DEEPIMAGE_SIGNUPS_PER_HOUR = env_int("DEEPIMAGE_SIGNUPS_PER_HOUR", 5)  # sign-up attempts per address
 CELERY_TASK_ROUTES = {"generation.tasks.reconcile_queue_task": {"queue": DEEPIMAGE_CONTROL_QUEUE}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a restarted broker is waited for, never given up on

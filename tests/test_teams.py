@@ -329,3 +329,20 @@ def test_failed_token_requests_count_as_failed_sign_ins(team, api_as, settings):
     ]
 
     assert answers == [400, 429, 429]  # the failure that reaches the limit is already refused
+
+
+def test_sign_ups_are_throttled_per_address(client, settings):
+    settings.DEEPIMAGE_SELF_SIGNUP = True
+    settings.DEEPIMAGE_SIGNUPS_PER_HOUR = 2
+
+    def sign_up(name: str, address: str):
+        form = {"username": name, "email": f"{name}@example.com", "password1": PASSWORD, "password2": PASSWORD}
+        client.logout()
+        return client.post("/accounts/signup/", form, REMOTE_ADDR=address)
+
+    answers = [sign_up(name, "10.1.2.3").status_code for name in ("ann", "ben", "cat")]
+    other = sign_up("dan", "10.1.2.4")
+
+    assert answers == [302, 302, 429]
+    assert other.status_code == 302
+    assert not get_user_model().objects.filter(username="cat").exists()
