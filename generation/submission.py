@@ -1,7 +1,9 @@
-"""Submitting work: validate a request, resolve its model, adapters and input images, record
-the session (with its uploads) all or nothing, and queue it (the row is the job).
+"""Submitting work: validate a request, resolve its model and adapters (those its project may
+use) and the input images its mode uses, check the quotas, record the session (with its
+uploads) all or nothing, and queue it (the row is the job).
 
-Comparisons are submissions too: one session per column, one seed, all or nothing.
+Comparisons are submissions too: one session per column, one seed, each input stored once,
+all or nothing.
 """
 
 import secrets
