@@ -529,3 +529,37 @@ def test_a_team_day_save_download_delete_lineage_compare_and_members(
     assert sorted(comparison.sessions.values_list("model__name", flat=True)) == ["Tiny SD 1.5", "Tiny SD 2.1"]
     assert len(set(comparison.sessions.values_list("seed", flat=True))) == 1
     assert team.project.memberships.get(user=team.charlie).role == "viewer"
+
+
+def test_a_run_whose_done_event_is_lost_in_transit_still_ends_in_the_page(team, tiny_model, live_stack, chromium_path):
+    """The channel layer can drop an event (a server process cancelling a receive); a quiet
+    socket is replaced by a fresh one, whose snapshot ends the run."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dropped = []
+
+    def drop_the_first_done(socket):
+        server = socket.connect_to_server()
+
+        def forward(message):
+            if '"type": "done"' in message and not dropped:
+                dropped.append(message)
+                return
+            socket.send(message)
+
+        server.on_message(forward)
+        socket.on_message(lambda message: server.send(message))
+
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+        form_ready(page)
+        page.route_web_socket(re.compile(r"/ws/generations/"), drop_the_first_done)
+        page.fill("#prompt", "a lost message")
+        page.select_option("#num_images", "1")
+        page.fill("#steps", "2")
+        page.click("#generate")
+
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=30_000)
+        expect(page.locator("#results figure[data-image]")).to_have_count(1)
+        browser.close()
+    assert len(dropped) == 1
