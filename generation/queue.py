@@ -13,6 +13,7 @@ also knows where each queued job stands: its position and an estimate of when it
 
 import logging
 import statistics
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -97,9 +98,22 @@ def queue_positions() -> dict[int, int]:
 # --- claiming -------------------------------------------------------------------------------
 
 
-def queue_claim_next(worker: str, loaded_models=frozenset()) -> GenerationSession | None:
+def queue_claim_next(worker: str, loaded_models=frozenset(), tries: int = 5) -> GenerationSession | None:
     """Claim the job the scheduler picks for `worker` (holding `loaded_models`, as
-    (source, family, config) tuples); None when nothing is waiting."""
+    (source, family, config) tuples); None when nothing is waiting.
+
+    A queued row another transaction holds for a moment (a position update, another worker's
+    claim that is about to fail) is skipped by SKIP LOCKED; if jobs are still queued after
+    every candidate was skipped, try again shortly rather than go idle with work waiting."""
+    for attempt in range(tries):
+        session = claim_once(worker, loaded_models)
+        if session is not None or not GenerationSession.objects.filter(status=Status.QUEUED).exists():
+            return session
+        time.sleep(0.02 * (attempt + 1))
+    return None
+
+
+def claim_once(worker: str, loaded_models) -> GenerationSession | None:
     with transaction.atomic():
         order = queue_order()
         candidates, passed = claim_candidates(
@@ -292,9 +306,10 @@ def queue_wake(count: int = 1) -> int:
 
 
 def queue_changed() -> None:
-    """After a job entered the queue: wake a worker and tell everyone waiting where they stand."""
-    queue_wake(1)
+    """After a job entered the queue: tell everyone waiting where they stand, then wake a
+    worker (in that order: the position updates have committed before a worker claims)."""
     queue_announce()
+    queue_wake(1)
 
 
 def live_workers():

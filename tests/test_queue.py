@@ -297,3 +297,29 @@ def test_a_worker_preloads_the_models_it_is_told_to_and_reports_them(tiny_model,
 
     assert tiny_model.pk in workers.loaded_model_ids()
     assert "no base model called 'No such model'" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_held_for_a_moment_by_another_transaction_is_still_claimed(team, quick):
+    """SKIP LOCKED skips a row someone holds (a position update, another claim); the worker
+    tries again instead of going idle with the job waiting."""
+    session = quick(team.bob)
+    holding, released = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        from django.db import transaction
+
+        with transaction.atomic():
+            list(GenerationSession.objects.select_for_update().filter(pk=session.pk))
+            holding.set()
+            released.wait(0.1)
+        close_old_connections()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    holding.wait(5)
+    claimed = queue.queue_claim_next("gpu0@test")
+    released.set()
+    holder.join()
+
+    assert claimed is not None and claimed.pk == session.pk
