@@ -563,3 +563,21 @@ def test_a_run_whose_done_event_is_lost_in_transit_still_ends_in_the_page(team, 
         expect(page.locator("#results figure[data-image]")).to_have_count(1)
         browser.close()
     assert len(dropped) == 1
+
+
+def test_a_limit_is_shown_where_the_person_clicked_and_nothing_is_queued(team, tiny_model, live_stack, chromium_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from generation.models import UserQuota
+
+    UserQuota.objects.create(user=team.bob, job_cost=64 * 64)  # an admin's limit: one 64² step
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/projects/{team.project.id}/", "bob", chromium_path)
+        form_ready(page)
+        page.fill("#prompt", "too dear")
+        page.click("#generate")
+
+        expect(page.locator("#form-errors")).to_contain_text("your limit per job is 4,096")
+        expect(page.locator(".history-item")).to_have_count(0)
+        browser.close()
+    assert not GenerationSession.objects.exists()
