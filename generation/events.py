@@ -27,12 +27,7 @@ def access_group_name(project_id: int, user_id: int) -> str:
 
 def send_access_revoked(project_id: int, user_id: int) -> None:
     """Close the person's sockets on the project: they are no member any more."""
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            access_group_name(project_id, user_id), {"type": "access.revoked"}
-        )
-    except Exception:  # noqa: BLE001 - see the module docstring
-        logger.warning("Could not close the sockets of user %s on project %s", user_id, project_id, exc_info=True)
+    group_send(access_group_name(project_id, user_id), {"type": "access.revoked"})
 
 
 def image_payload(image) -> dict:
@@ -49,12 +44,15 @@ def image_payload(image) -> dict:
 
 
 def send(session_id: int, payload: dict) -> None:
+    group_send(group_name(session_id), {"type": "generation.event", "event": payload})
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send to a channel group; a failing channel layer is logged, never raised (see above)."""
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            group_name(session_id), {"type": "generation.event", "event": payload}
-        )
+        async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception:  # noqa: BLE001 - see the module docstring
-        logger.warning("Could not send %s event for session %s", payload.get("type"), session_id, exc_info=True)
+        logger.warning("Could not send %s to %s", message.get("event", message).get("type"), group, exc_info=True)
 
 
 def send_progress(session_id: int, step: int, total_steps: int, previews=()) -> None:

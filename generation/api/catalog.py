@@ -10,6 +10,7 @@ from studio.permissions import project_for_reader
 
 from .. import selectors
 from ..options import generation_options
+from ..submission import row_id
 from .serializers import ModelEntrySerializer
 
 
@@ -24,7 +25,7 @@ class ModelListApi(generics.ListAPIView):
         project_id = self.request.query_params.get("project")
         if project_id is None:
             return selectors.catalog_for(self.request.user)
-        if not project_id.isascii() or not project_id.isdigit() or len(project_id) > 18:
+        if row_id(project_id) is None:
             raise ValidationError({"project": "A project id, please."})
         return selectors.catalog_for(self.request.user, project_for_reader(self.request.user, project_id))
 
