@@ -37,6 +37,13 @@ def bad_request(request, exception):
     return page("Bad request", message, status=400)
 
 
+def not_found(request, exception):
+    """404 for a URL no route matches (a route's own 404s come from its view)."""
+    if wants_json(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page("Not found", "There is nothing at this address.", status=404)
+
+
 def server_error(request):
     reference = getattr(request, "error_reference", "")
     message = "Something went wrong on our side. If it keeps happening, tell an admin this reference."

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
     "axes",
     "channels",
     "studio",
@@ -163,9 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # The account `make run` creates on first start; Django's own createsuperuser variables.
 FIRST_ADMIN_USERNAME = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
 FIRST_ADMIN_PASSWORD = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or None
-if env_bool("DEEPIMAGE_FAST_INSECURE_PASSWORD_HASHING", False):
-    # Test runs only: PBKDF2 costs ~0.3 s per user created or logged in.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Passwords: Django's default PBKDF2. The test suite's faster hasher lives in test_settings.py,
+# which loads only under pytest.
 # Accounts are made by the admin; set DEEPIMAGE_SELF_SIGNUP=true to let people sign themselves up.
 DEEPIMAGE_SELF_SIGNUP = env_bool("DEEPIMAGE_SELF_SIGNUP", False)
 LOGIN_URL = "login"
@@ -245,6 +246,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DEEPIMAGE_QUEUE", "generation")
 # The control worker's queue: the reconciler runs there, never behind a generation.
 DEEPIMAGE_CONTROL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-control"
+# Webhook deliveries have a queue of their own (never a GPU worker's); the control worker consumes it too.
+DEEPIMAGE_WEBHOOK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks"
 # Django's cache (the sign-up throttle's counters) lives in the same Redis, under the queue's name.
 CACHES = {
     "default": {
@@ -254,7 +257,11 @@ CACHES = {
     }
 }
 DEEPIMAGE_SIGNUPS_PER_HOUR = env_int("DEEPIMAGE_SIGNUPS_PER_HOUR", 5)  # sign-up attempts per address
-CELERY_TASK_ROUTES = {"generation.tasks.reconcile_queue_task": {"queue": DEEPIMAGE_CONTROL_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "generation.tasks.reconcile_queue_task": {"queue": DEEPIMAGE_CONTROL_QUEUE},
+    "studio.tasks.deliver_webhook_task": {"queue": DEEPIMAGE_WEBHOOK_QUEUE},
+    "studio.tasks.sweep_webhooks_task": {"queue": DEEPIMAGE_WEBHOOK_QUEUE},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a restarted broker is waited for, never given up on
 
@@ -273,12 +280,24 @@ DEEPIMAGE_AFFINITY_WINDOW = env_int("DEEPIMAGE_AFFINITY_WINDOW", 2)
 DEEPIMAGE_PROGRESS_WRITE_SECONDS = env_float("DEEPIMAGE_PROGRESS_WRITE_SECONDS", 1.0)
 # Catalog entries (names or ids) a worker loads when it starts, so the first user does not wait.
 DEEPIMAGE_PRELOAD_MODELS = env_list("DEEPIMAGE_PRELOAD_MODELS", [])
+# Webhooks (studio/webhooks.py): how long one delivery attempt may take, how often the control
+# worker sends the deliveries that are due (retries, and any whose message was lost), and the
+# address image URLs in payloads start with. Targets on loopback, private, link-local or
+# metadata addresses are refused unless DEEPIMAGE_WEBHOOK_ALLOW_PRIVATE is set.
+DEEPIMAGE_WEBHOOK_TIMEOUT_SECONDS = env_float("DEEPIMAGE_WEBHOOK_TIMEOUT_SECONDS", 10)
+DEEPIMAGE_WEBHOOK_SWEEP_SECONDS = env_float("DEEPIMAGE_WEBHOOK_SWEEP_SECONDS", 60)
+DEEPIMAGE_WEBHOOK_ALLOW_PRIVATE = env_bool("DEEPIMAGE_WEBHOOK_ALLOW_PRIVATE", False)
+DEEPIMAGE_PUBLIC_URL = os.environ.get("DEEPIMAGE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# How long a link the OpenAI-compatible API answers (`response_format: url`) stays valid.
+DEEPIMAGE_OPENAI_URL_SECONDS = env_int("DEEPIMAGE_OPENAI_URL_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-queue": {"task": "generation.tasks.reconcile_queue_task", "schedule": DEEPIMAGE_RECONCILE_SECONDS}
+    "reconcile-queue": {"task": "generation.tasks.reconcile_queue_task", "schedule": DEEPIMAGE_RECONCILE_SECONDS},
+    "sweep-webhooks": {"task": "studio.tasks.sweep_webhooks_task", "schedule": DEEPIMAGE_WEBHOOK_SWEEP_SECONDS},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "studio.authentication.ApiKeyAuthentication",  # project API keys: Authorization: Bearer <key>
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -286,6 +305,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "generation.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema of the native API (/api/v1/schema/, browsable at /api/v1/docs/); see deepimage_site/openapi.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DeepImage API",
+    "DESCRIPTION": "DeepImage's native API: projects, members, API keys, webhooks, the catalog, generations, images "
+    'and the queue. Errors are JSON: `{"detail": …}`, or for a 400 the fields with their messages.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "PREPROCESSING_HOOKS": ["deepimage_site.openapi.native_api_only"],
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body as its serializer says (most of ours require their one field), not forced partial.
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENUM_NAME_OVERRIDES": {
+        "SamplerEnum": "generation.models.choices.SAMPLER_CHOICES",
+        "MemberRoleEnum": "studio.models.Membership.Role",
+        "ApiKeyRoleEnum": "studio.models.ApiKey.Role",
+        "GenerationStatusEnum": "generation.models.GenerationSession.Status",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # The engine: how many base pipelines one worker keeps loaded, and in what memory.

@@ -1,5 +1,6 @@
 """Start, supervise and stop the processes of a DeepImage stack: Redis (embedded), a GPU
-worker, the control worker (the queue's reconciler, on Celery beat) and Daphne.
+worker, the control worker (the queue's reconciler and webhook deliveries, on Celery beat)
+and Daphne.
 
 `python -m deepimage_site.stack` is what `make run` starts: a process that crashes is started
 again with back-off and a log line, and never takes the others down; Ctrl-C stops them all.
@@ -82,13 +83,14 @@ def start_worker(env: dict, name: str = "gpu0@%h", **popen) -> subprocess.Popen:
 
 
 def start_control(env: dict, schedule: Path, name: str = "control@%h", **popen) -> subprocess.Popen:
-    """The control worker: Celery beat and the reconciler, on its own small queue. Run one
-    per deployment (a second is harmless: every repair it makes is conditional). Its queue is
-    settings.DEEPIMAGE_CONTROL_QUEUE as the child computes it from `env`."""
-    control_queue = f"{env.get('DEEPIMAGE_QUEUE') or 'generation'}-control"
+    """The control worker: Celery beat, the reconciler and webhook deliveries, on their own
+    small queues. Run one per deployment (a second is harmless: every repair and every
+    delivery claim it makes is conditional). Its queues are settings.DEEPIMAGE_CONTROL_QUEUE
+    and DEEPIMAGE_WEBHOOK_QUEUE as the child computes them from `env`."""
+    queue = env.get("DEEPIMAGE_QUEUE") or "generation"
     command = [
         PYTHON, "-m", "celery", "-A", "deepimage_site", "worker", "--beat", "--schedule", str(schedule),
-        "-Q", control_queue, "--pool=solo", "--concurrency=1",
+        "-Q", f"{queue}-control,{queue}-webhooks", "--pool=solo", "--concurrency=1",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
         "-n", name, "--loglevel=INFO",
     ]  # fmt: skip

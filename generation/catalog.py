@@ -1,6 +1,7 @@
-"""Catalog maintenance on a worker: test loads of entries, and adapter verification
-(unmerged against fused). The entries' own checks (source exists, family matches) are
-on the ModelEntry model; what the picker offers is in selectors."""
+"""Catalog maintenance on a worker: test loads of entries (pinning a hub id to the commit
+they read) and adapter verification (unmerged against fused). The entries' own checks
+(source exists, family matches) are on the ModelEntry model; what the picker offers is in
+selectors."""
 
 import logging
 import time
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .engine import AdapterSpec, GenerationError, GenerationRequest
+from .engine.sources import hub_revision
 from .execution import worker_engine
 from .models import ModelEntry
 
@@ -62,18 +64,32 @@ def catalog_test_load(entry_id: int, worker: str = "") -> ModelEntry:
     started = time.perf_counter()
     try:
         report = load_for_test(entry)
-    except GenerationError as error:
-        status, message = ModelEntry.TestStatus.FAILED, str(error)
+    except GenerationError as error:  # the admin reads the library's words too
+        cause = f" ({type(error.__cause__).__name__}: {error.__cause__})" if error.__cause__ else ""
+        status, message = ModelEntry.TestStatus.FAILED, f"{error}{cause}"
     except Exception as error:
         logger.exception("Test load of %s crashed", entry)
         status, message = ModelEntry.TestStatus.FAILED, f"Internal error: {type(error).__name__}: {error}"
     else:
         status, message = ModelEntry.TestStatus.PASSED, f"{report} in {time.perf_counter() - started:.1f} s"
+        message += pin_hub_revision(entry)
     if worker:
         message += f" (worker {worker})"
     entry.test_status, entry.test_message, entry.tested_at = status, message, timezone.now()
-    entry.save(update_fields=["test_status", "test_message", "tested_at"])
+    entry.save(update_fields=["test_status", "test_message", "tested_at", "revision"])
     return entry
+
+
+def pin_hub_revision(entry: ModelEntry) -> str:
+    """After a first good load of a hub id, record the commit it read: every worker loads
+    that commit from then on, whatever is pushed to the repository later."""
+    if entry.revision or entry.kind != ModelEntry.Kind.BASE:
+        return ""
+    revision = hub_revision(entry.source)
+    if revision is None:
+        return ""
+    entry.revision = revision
+    return f", pinned to hub revision {revision[:12]}"
 
 
 def load_for_test(entry: ModelEntry) -> str:

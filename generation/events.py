@@ -1,4 +1,5 @@
-"""The one place that names channel groups and sends generation events.
+"""The one place that names channel groups and sends generation events (and keeps the
+newest preview of a running session for clients that poll).
 
 Events are a courtesy to watching browsers; the database is the record. A client that
 connects late gets the current state from the database first (see selectors), so a lost
@@ -11,9 +12,11 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.urls import reverse
 
 logger = logging.getLogger(__name__)
+PREVIEW_SECONDS = 600
 
 
 def group_name(session_id: int) -> str:
@@ -59,7 +62,29 @@ def send_progress(session_id: int, step: int, total_steps: int, previews=()) -> 
     payload = {"type": "progress", "step": step, "total_steps": total_steps}
     if previews:
         payload["previews"] = [preview_data_url(preview) for preview in previews]
+        keep_latest_preview(session_id, payload["previews"][0])
     send(session_id, payload)
+
+
+def preview_key(session_id: int) -> str:
+    return f"deepimage:preview:{session_id}"
+
+
+def keep_latest_preview(session_id: int, data_url: str) -> None:
+    """Keep the newest preview for clients that poll instead of listening (A1111's
+    `progress`); like the events, losing it never fails a generation."""
+    try:
+        cache.set(preview_key(session_id), data_url, timeout=PREVIEW_SECONDS)
+    except Exception:  # noqa: BLE001 - see the module docstring
+        logger.warning("Could not keep the preview of session %s", session_id, exc_info=True)
+
+
+def latest_preview(session_id: int) -> str | None:
+    """The newest preview's data URL while the session runs, or None."""
+    try:
+        return cache.get(preview_key(session_id))
+    except Exception:  # noqa: BLE001 - see the module docstring
+        return None
 
 
 def preview_data_url(image) -> str:

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from . import events, queue
+from . import events, queue, webhooks
 from .engine import (
     Engine,
     GenerationCancelled,
@@ -130,7 +130,8 @@ def run_claimed(session: GenerationSession, store_in_background: bool = False) -
     except WeightsError as error:  # names files on the worker: for the log and the admin only
         logger.warning("Session %s: %s", session.pk, error)
         generation_fail(session, weights_message(session))
-    except GenerationError as error:
+    except GenerationError as error:  # readable as it is; what the library said goes to the log
+        logger.warning("Session %s: %s", session.pk, error, exc_info=error.__cause__ is not None)
         generation_fail(session, str(error))
     except Exception:
         logger.exception("Generation %s crashed", session.pk)
@@ -271,6 +272,7 @@ def generation_cancel(session: GenerationSession) -> GenerationSession:
     if GenerationSession.objects.filter(pk=session.pk, status=Status.QUEUED).update(
         status=Status.CANCELLED, finished_at=timezone.now(), error_message=message, cancel_requested=True
     ):
+        webhooks.session_finished(session, Status.CANCELLED)
         events.send_failed(session.pk, message, status=Status.CANCELLED)
         transaction.on_commit(queue.queue_announce)
     else:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from . import events
+from . import events, webhooks
 from .models import GenerationAttempt, GenerationSession, ModelEntry, Worker
 from .scheduler import QueuedJob, claim_candidates, fair_order
 
@@ -171,8 +171,9 @@ def owned(session: GenerationSession) -> Q:
 
 
 def end_attempt(session: GenerationSession, status: str, message: str = "") -> bool:
-    """Record how this attempt ended on the session and its attempt row; False (and nothing
-    written) if the attempt no longer holds the session (lease lost, session deleted)."""
+    """Record how this attempt ended on the session and its attempt row, and its webhooks;
+    False (and nothing written) if the attempt no longer holds the session (lease lost,
+    session deleted)."""
     now = timezone.now()
     updated = GenerationSession.objects.filter(owned(session)).update(
         status=status,
@@ -188,6 +189,7 @@ def end_attempt(session: GenerationSession, status: str, message: str = "") -> b
             finished_at=now, outcome=status, message=message
         )
         Worker.objects.filter(name=session.worker).update(jobs_done=F("jobs_done") + 1)
+        webhooks.session_finished(session, status)
     return bool(updated)
 
 
@@ -218,6 +220,7 @@ def queue_release(session_id: int, reason: str) -> str | None:
             GenerationSession.objects.filter(pk=session.pk).update(
                 status=Status.FAILED, finished_at=now, error_message=message, lease_expires_at=None
             )
+            webhooks.session_finished(session, Status.FAILED)
             transaction.on_commit(lambda: events.send_failed(session.pk, message))
             return Status.FAILED
         GenerationSession.objects.filter(pk=session.pk).update(

@@ -11,6 +11,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from studio.permissions import member_filter
+
 from . import events, queue
 from .models import Comparison, GeneratedImage, GenerationSession, ModelEntry
 
@@ -40,7 +42,7 @@ def enabled_model_with_preview(user, model_id) -> ModelEntry:
 def sessions_visible_to(user) -> QuerySet[GenerationSession]:
     if not user.is_authenticated:
         return GenerationSession.objects.none()
-    return GenerationSession.objects.filter(project__memberships__user=user)
+    return GenerationSession.objects.filter(member_filter(user, "project"))
 
 
 def session_for_member(user, session_id) -> GenerationSession:
@@ -55,7 +57,7 @@ def images_with_sessions() -> QuerySet[GeneratedImage]:
 def image_for_member(user, image_id) -> GeneratedImage:
     if not user.is_authenticated:
         raise Http404("No such image.")
-    return one_or_404(images_with_sessions().filter(session__project__memberships__user=user), image_id, "image")
+    return one_or_404(images_with_sessions().filter(member_filter(user, "session__project")), image_id, "image")
 
 
 def image_in_project(project, image_id) -> GeneratedImage:
@@ -74,7 +76,7 @@ def one_or_404(rows: QuerySet, pk, name: str):
 def comparison_for_member(user, comparison_id) -> Comparison:
     if not user.is_authenticated:
         raise Http404("No such comparison.")
-    return one_or_404(Comparison.objects.filter(project__memberships__user=user), comparison_id, "comparison")
+    return one_or_404(Comparison.objects.filter(member_filter(user, "project")), comparison_id, "comparison")
 
 
 def comparison_in_project(project, comparison_id) -> Comparison:

@@ -1,19 +1,48 @@
-"""Who may see and change a project. A non-member learns nothing: they get a 404."""
+"""Who may see and change a project. A non-member learns nothing: they get a 404.
+
+A request made with a project API key acts as the key's creator, but only inside the key's
+project and with the key's (capped) role: `request.user.api_key` and `.api_key_role`, set by
+studio.authentication, narrow every check and every query below.
+"""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
-from .models import Membership, Project
+from .models import ApiKey, Membership, Project
+
+
+def acting_key(user) -> ApiKey | None:
+    """The API key this request was made with, if any."""
+    return getattr(user, "api_key", None)
+
+
+def member_filter(user, path: str = "") -> Q:
+    """A filter for rows (reached through `path`, e.g. "session__project") of the projects the
+    user is a member of; with an API key, of the key's project only."""
+    prefix = f"{path}__" if path else ""
+    rows = Q(**{f"{prefix}memberships__user": user})
+    key = acting_key(user)
+    if key is not None:
+        rows &= Q(**{f"{prefix}id": key.project_id})
+    return rows
 
 
 def membership_or_404(user, project_id) -> Membership:
-    """The user's membership of the project, or Http404 if there is none."""
+    """The user's membership of the project, or Http404 if there is none. With an API key:
+    404 for any other project, and the membership's role is the key's."""
     if not user.is_authenticated:
         raise Http404("No such project.")
+    key = acting_key(user)
     try:
-        return Membership.objects.select_related("project").get(user=user, project_id=project_id)
-    except (Membership.DoesNotExist, ValueError):
+        if key is not None and int(project_id) != key.project_id:
+            raise Membership.DoesNotExist
+        membership = Membership.objects.select_related("project").get(user=user, project_id=project_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
         raise Http404("No such project.") from None
+    if key is not None:
+        membership.role = user.api_key_role  # never saved: this request's view of the role
+    return membership
 
 
 def project_for_reader(user, project_id) -> Project:

@@ -3,11 +3,12 @@
 from django.db.models import F, QuerySet
 
 from .models import Membership, Project
+from .permissions import member_filter
 
 
 def projects_for(user) -> QuerySet[Project]:
     """Projects the user is a member of, with their role annotated as `role`."""
-    return Project.objects.filter(memberships__user=user).annotate(role=F("memberships__role")).order_by("name", "id")
+    return Project.objects.filter(member_filter(user)).annotate(role=F("memberships__role")).order_by("name", "id")
 
 
 def members_of(project: Project) -> QuerySet[Membership]:

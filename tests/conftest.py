@@ -16,6 +16,7 @@ from generation import execution, submission
 from generation.engine import GenerationRequest, ModelSpec
 from generation.engine.tiny import build_tiny_pipeline, save_tiny_adapter, save_tiny_model, save_tiny_sd15_model
 from generation.models import GenerationSession, ModelEntry
+from studio.api_keys import api_key_create
 from studio.models import Membership
 from studio.services import membership_set, project_create
 
@@ -250,3 +251,26 @@ def live_stack(django_db_setup, django_db_blocker, redis_server, output_dir):
             stack.stop(process)
         for log in logs:
             log.close()
+
+
+@pytest.fixture
+def api_key(team):
+    """api_key(user=bob, project=the team's, role="editor", **more) -> the secret of a new project API key."""
+
+    def make(user=None, project=None, role="editor", **more) -> str:
+        new = api_key_create(project=project or team.project, user=user or team.bob, name="test key", role=role, **more)
+        return new.secret
+
+    return make
+
+
+@pytest.fixture
+def api_with_key():
+    """An API client that sends `Authorization: Bearer <key>`."""
+
+    def client_for(secret: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return client_for

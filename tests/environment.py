@@ -11,5 +11,4 @@ import tempfile
 os.environ.setdefault("DEEPIMAGE_DATA_DIR", tempfile.mkdtemp(prefix="deepimage-test-"))
 os.environ["DEEPIMAGE_QUEUE"] = f"generation-test-{os.getpid()}"
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["DEEPIMAGE_FAST_INSECURE_PASSWORD_HASHING"] = "true"
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -86,10 +86,12 @@ def test_dylora_rank_slicing_gives_another_adapter_and_too_high_a_rank_is_refuse
 
 def test_an_adapter_for_another_family_is_refused_and_leaves_the_pipeline_clean(engine, job, tiny_adapter):
     base = pixels(engine.generate(job()))
-    with pytest.raises(GenerationError, match="does not fit this model"):
+    with pytest.raises(GenerationError, match="does not fit this model") as refused:
         engine.generate(job(AdapterSpec(str(tiny_adapter("lora", family="sdxl")))))
 
     assert np.array_equal(pixels(engine.generate(job())), base)
+    assert "size mismatch" in str(refused.value.__cause__) or refused.value.__cause__ is not None
+    assert str(refused.value).endswith("its layers do not match the model's.")  # no library text for users
 
 
 def test_a_file_that_is_not_an_adapter_is_refused(engine, job, tmp_path):

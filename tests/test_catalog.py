@@ -1,13 +1,17 @@
 """The catalog for people: source checks on save, test loads on a worker, previews."""
 
 import io
+import shutil
+from pathlib import Path
 
+import huggingface_hub
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from generation import catalog
+from generation.engine import Engine, ModelSpec, WeightsError
 from generation.engine.sources import source_problem
 from generation.models import ModelEntry
 
@@ -165,3 +169,34 @@ def test_the_admin_form_seeds_blank_defaults_from_the_family(admin_client, tiny_
     assert response.status_code == 302, response.content.decode()[-2000:]
     turbo = ModelEntry.objects.get(name="Turbo")
     assert (turbo.default_steps, turbo.default_guidance_scale, turbo.default_width) == (1, 0.0, 512)
+
+
+def fake_hub_snapshot(cache: Path, repo: str, commit: str, folder: Path | None) -> None:
+    """A Hugging Face cache entry as `huggingface_hub` lays it out: refs/main names the
+    commit whose snapshot holds the files (`folder`'s, or a broken model without)."""
+    root = cache / f"models--{repo.replace('/', '--')}"
+    snapshot = root / "snapshots" / commit
+    if folder is not None:
+        shutil.copytree(folder, snapshot)
+    else:
+        snapshot.mkdir(parents=True)
+        (snapshot / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    (root / "refs").mkdir(exist_ok=True)
+    (root / "refs" / "main").write_text(commit)
+
+
+def test_a_hub_id_is_pinned_to_the_commit_of_its_first_good_load(tmp_path, monkeypatch, tiny_model_dir, generated):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    good, pushed_later = "a" * 40, "b" * 40
+    fake_hub_snapshot(tmp_path, "acme/tiny", good, tiny_model_dir)
+    entry = ModelEntry.objects.create(name="Acme tiny", source="acme/tiny", default_steps=2, default_width=64)
+
+    catalog.catalog_test_load(entry.id)
+    entry.refresh_from_db()
+    assert entry.test_status == "passed" and entry.revision == good
+    assert f"pinned to hub revision {good[:12]}" in entry.test_message
+
+    fake_hub_snapshot(tmp_path, "acme/tiny", pushed_later, None)  # the repository's main moves on, broken
+    assert generated(model=entry, steps=2).status == "succeeded"  # still the pinned commit
+    with pytest.raises(WeightsError):  # a fresh worker following main would have broken
+        Engine().load(ModelSpec(source="acme/tiny"))

@@ -55,3 +55,26 @@ def test_the_readme_s_production_settings_pass_django_s_deploy_check(tmp_path):
 
     assert passed.returncode == 0, passed.stderr
     assert plain_http.returncode != 0 and "SECURE_SSL_REDIRECT" in plain_http.stderr
+
+
+READ_HASHERS = "import django; django.setup(); from django.conf import settings; print(settings.PASSWORD_HASHERS[0])"
+
+
+def test_deployments_hash_passwords_with_pbkdf2_and_have_no_switch_for_a_fast_hasher():
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="deepimage_site.settings", DEBUG="false")
+    env["DEEPIMAGE_FAST_INSECURE_PASSWORD_HASHING"] = "true"  # the switch of old: it does nothing now
+
+    started = subprocess.run([sys.executable, "-c", READ_HASHERS], env=env, capture_output=True, text=True)
+
+    assert started.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+
+
+def test_the_fast_test_hasher_loads_only_inside_a_pytest_run():
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="deepimage_site.test_settings")
+    outside = {name: value for name, value in env.items() if name != "PYTEST_VERSION"}
+
+    inside = subprocess.run([sys.executable, "-c", READ_HASHERS], env=env, capture_output=True, text=True)
+    refused = subprocess.run([sys.executable, "-c", READ_HASHERS], env=outside, capture_output=True, text=True)
+
+    assert inside.stdout.strip() == "django.contrib.auth.hashers.MD5PasswordHasher"
+    assert refused.returncode != 0 and "for the test suite only" in refused.stderr

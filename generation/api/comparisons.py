@@ -1,17 +1,23 @@
 """Comparisons: one prompt and seed on 2–4 models, and reading one back."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from deepimage_site.openapi import errors
 from studio.permissions import project_for_writer
 
 from .. import selectors, submission
-from .serializers import ComparisonInputSerializer, ComparisonSerializer
+from .serializers import ComparisonInputSerializer, ComparisonJsonInputSerializer, ComparisonSerializer
 
 
 class ComparisonCreateApi(APIView):
     """POST: one prompt and seed on 2–4 models or model + adapter combinations."""
 
+    @extend_schema(
+        request={"application/json": ComparisonJsonInputSerializer, "multipart/form-data": ComparisonInputSerializer},
+        responses={201: ComparisonSerializer, **errors(400, 403, 404, 413, 429)},
+    )
     def post(self, request, project_id):
         project = project_for_writer(request.user, project_id)
         serializer = ComparisonInputSerializer(data=request.data)
@@ -21,6 +27,7 @@ class ComparisonCreateApi(APIView):
 
 
 class ComparisonDetailApi(APIView):
+    @extend_schema(responses={200: ComparisonSerializer, **errors(404)})
     def get(self, request, comparison_id):
         comparison = selectors.comparison_for_member(request.user, comparison_id)
         return Response(comparison_data(comparison, request))

@@ -3,6 +3,7 @@ input of a submission (types and ranges; the rules are the submission service's)
 
 import json
 
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -38,7 +39,7 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "preview_url",
         ]
 
-    def get_preview_url(self, entry):
+    def get_preview_url(self, entry) -> str | None:
         return reverse("api:model-preview", args=[entry.id]) if entry.preview else None
 
 
@@ -49,7 +50,7 @@ class ImageSerializer(serializers.ModelSerializer):
         model = GeneratedImage
         fields = ["id", "session", "index", "seed", "width", "height", "url", "parent", "parent_deleted", "saved"]
 
-    def get_url(self, image):
+    def get_url(self, image) -> str:
         return reverse("api:image-file", args=[image.id], request=self.context.get("request"))
 
 
@@ -77,7 +78,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     position = serializers.SerializerMethodField(help_text="While queued: 1 is the next job to start; else null.")
     adapters = SessionAdapterSerializer(source="adapters_used", many=True, read_only=True)
     model_name = serializers.CharField(source="model.name")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = GenerationSession
@@ -130,6 +131,25 @@ class GenerationSerializer(serializers.ModelSerializer):
         return self.context["queue_positions"].get(session.pk)
 
 
+ADAPTER_CHOICES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {
+            "id": {"type": "integer", "description": "A catalog adapter."},
+            "weight": {
+                "type": "number",
+                "minimum": limits.ADAPTER_WEIGHT.min,
+                "maximum": limits.ADAPTER_WEIGHT.max,
+                "default": 1.0,
+            },
+        },
+    },
+}
+
+
+@extend_schema_field(ADAPTER_CHOICES)
 class AdapterChoicesField(serializers.JSONField):
     """[{"id": 3, "weight": 0.8}, …] as JSON, or as a JSON string in a multipart form."""
 
@@ -176,12 +196,35 @@ class GenerationInputSerializer(serializers.Serializer):
     adapters = AdapterChoicesField(required=False, default=list)
 
 
+class GenerationJsonInputSerializer(GenerationInputSerializer):
+    """A generation as JSON (the schema's): files need multipart; in JSON the base image is a `source_image`."""
+
+    init_image = None
+    mask_image = None
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": limits.COMPARED_MODELS.min,
+        "maxItems": limits.COMPARED_MODELS.max,
+        "items": {
+            "type": "object",
+            "required": ["model"],
+            "properties": {"model": {"type": "integer"}, "adapters": ADAPTER_CHOICES},
+        },
+    }
+)
+class VariantsField(serializers.JSONField):
+    """[{"model": 1, "adapters": [{"id": 3, "weight": 0.8}]}, …] as JSON, or as a JSON string in a multipart form."""
+
+
 class ComparisonInputSerializer(GenerationInputSerializer):
     """The shared parameters of a comparison, and one {model, adapters} per column."""
 
     model = None
     adapters = None
-    variants = serializers.JSONField(help_text='[{"model": 1, "adapters": [{"id": 3, "weight": 0.8}]}, …]')
+    variants = VariantsField(help_text="One column per entry: a model and its adapters.")
 
     def validate_variants(self, variants):
         if isinstance(variants, str):  # multipart forms send JSON as text
@@ -195,9 +238,156 @@ class ComparisonInputSerializer(GenerationInputSerializer):
         return [item | {"adapters": adapters.to_internal_value(item.get("adapters", []))} for item in variants]
 
 
+class ComparisonJsonInputSerializer(ComparisonInputSerializer):
+    """A comparison as JSON (the schema's): files need multipart; in JSON the base image is a `source_image`."""
+
+    init_image = None
+    mask_image = None
+
+
 class ComparisonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField(source="project_id")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
     sessions = GenerationSerializer(many=True, source="columns")
+
+
+class ImageDetailSerializer(ImageSerializer):
+    """An image with the session that made it."""
+
+    generation = GenerationSerializer(source="session", read_only=True)
+
+    class Meta(ImageSerializer.Meta):
+        fields = [*ImageSerializer.Meta.fields, "generation"]
+
+
+# The serializers below describe, for the OpenAPI schema, the dicts that the options, queue
+# and lineage services build; their views return those dicts as they are.
+
+
+class LabelledChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class RangeSerializer(serializers.Serializer):
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+
+
+class SideRangeSerializer(RangeSerializer):
+    step = serializers.IntegerField(help_text="Sides are multiples of this.")
+
+
+class FamilyOptionSerializer(LabelledChoiceSerializer):
+    native_side = serializers.IntegerField()
+    default_steps = serializers.IntegerField()
+    default_guidance_scale = serializers.FloatField()
+
+
+class LimitsSerializer(serializers.Serializer):
+    num_images = RangeSerializer()
+    steps = RangeSerializer()
+    guidance_scale = RangeSerializer()
+    side = SideRangeSerializer(help_text="The largest side is DEEPIMAGE_MAX_IMAGE_SIDE.")
+    strength = RangeSerializer()
+    eta = RangeSerializer()
+    guidance_rescale = RangeSerializer()
+    clip_skip = RangeSerializer()
+    adapter_weight = RangeSerializer()
+    compared_models = RangeSerializer()
+    seed = RangeSerializer(help_text="-1 picks a random seed.")
+
+
+class OptionsSerializer(serializers.Serializer):
+    """generation.options.generation_options()."""
+
+    modes = LabelledChoiceSerializer(many=True)
+    image_modes = serializers.ListField(child=serializers.CharField(), help_text="The modes that start from an image.")
+    samplers = serializers.ListField(child=serializers.CharField())
+    aspects = serializers.ListField(child=serializers.CharField())
+    resize_modes = LabelledChoiceSerializer(many=True)
+    families = FamilyOptionSerializer(many=True)
+    native_sides = serializers.DictField(child=serializers.IntegerField(), help_text="By family.")
+    limits = LimitsSerializer()
+
+
+class QueuedJobSerializer(serializers.Serializer):
+    """generation.queue.job_summary()."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    model = serializers.IntegerField()
+    model_name = serializers.CharField()
+    prompt = serializers.CharField()
+    status = serializers.ChoiceField(choices=GenerationSession.Status.choices)
+    queued_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    attempts = serializers.IntegerField()
+    worker = serializers.CharField()
+    progress_step = serializers.IntegerField()
+    progress_total = serializers.IntegerField()
+    position = serializers.IntegerField(allow_null=True, help_text="1 is the next job to start.")
+    eta_seconds = serializers.FloatField(allow_null=True, help_text="The estimate until done.")
+
+
+class QueueCountsSerializer(serializers.Serializer):
+    running = serializers.IntegerField()
+    queued = serializers.IntegerField()
+
+
+class WorkerCountsSerializer(serializers.Serializer):
+    online = serializers.IntegerField()
+    busy = serializers.IntegerField()
+
+
+class QueueOverviewSerializer(serializers.Serializer):
+    """generation.queue.queue_overview()."""
+
+    running = QueuedJobSerializer(many=True, help_text="Your running jobs.")
+    queued = QueuedJobSerializer(many=True, help_text="Your queued jobs, next first.")
+    others = QueueCountsSerializer(help_text="Everyone else's jobs, as counts.")
+    workers = WorkerCountsSerializer()
+
+
+class LineageNodeSerializer(serializers.Serializer):
+    """generation.lineage.lineage_node()."""
+
+    id = serializers.IntegerField()
+    session = serializers.IntegerField()
+    url = serializers.CharField(help_text="The image file.")
+    page = serializers.CharField(help_text="The image's page in the workspace.")
+    seed = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=GenerationSession.Mode.choices)
+    mode_label = serializers.CharField()
+    model = serializers.CharField(help_text="The model's name.")
+    prompt = serializers.CharField()
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    saved = serializers.BooleanField()
+    parent = serializers.IntegerField(allow_null=True)
+    parent_deleted = serializers.BooleanField()
+    changes = inline_serializer(
+        "LineageChange",
+        {"name": serializers.CharField(), "from": serializers.JSONField(), "to": serializers.JSONField()},
+        many=True,
+        help_text="The parameters that differ from the parent's.",
+    )
+
+
+class LineageDescendantSerializer(LineageNodeSerializer):
+    def get_fields(self):
+        return super().get_fields() | {"children": LineageDescendantSerializer(many=True)}
+
+
+class LineageSerializer(serializers.Serializer):
+    """generation.lineage.image_lineage()."""
+
+    image = LineageNodeSerializer()
+    ancestors = LineageNodeSerializer(many=True, help_text="Oldest first.")
+    starts_at_deleted_image = serializers.BooleanField()
+    descendants = LineageDescendantSerializer(many=True, help_text="A tree: each with its `children`.")
+    truncated = serializers.BooleanField(help_text="True when more descendants than shown exist.")

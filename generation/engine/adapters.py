@@ -91,7 +91,9 @@ def load_adapter(pipeline, spec: AdapterSpec, adapter_name: str) -> None:
         raise
     except (RuntimeError, ValueError, KeyError, TypeError) as error:
         forget_adapter(pipeline, adapter_name)
-        raise GenerationError(f"Adapter {Path(spec.source).name!r} does not fit this model: {error}") from error
+        # The library's words (tensor shapes, module names) go to the log with the cause.
+        message = f"Adapter {Path(spec.source).name!r} does not fit this model: its layers do not match the model's."
+        raise GenerationError(message) from error
     if not any(adapter_name in names for names in pipeline.get_list_adapters().values()):
         forget_adapter(pipeline, adapter_name)
         raise GenerationError(f"Adapter {Path(spec.source).name!r} matched no layer of this model.")

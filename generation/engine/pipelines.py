@@ -204,7 +204,8 @@ class PipelineCache:
             else:
                 # Without allow_pickle a folder holding only pickle (.bin) weights is refused.
                 safe_only = {} if spec.allow_pickle else {"use_safetensors": True}
-                pipeline = pipeline_type.from_pretrained(spec.source, **options, **safe_only)
+                pinned = {"revision": spec.revision} if spec.revision else {}
+                pipeline = pipeline_type.from_pretrained(spec.source, **options, **safe_only, **pinned)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             hint = " Single-file checkpoints need a config folder." if spec.is_single_file and not spec.config else ""
             raise WeightsError(f"Could not load model from {spec.source!r}: {error}.{hint}") from error

@@ -60,6 +60,7 @@ class ModelSpec:
     family: str = "sd15"
     config: str = ""
     allow_pickle: bool = False  # .ckpt / .bin weights run code when loaded: only if an admin says so
+    revision: str = ""  # hub ids: the commit to load ("" = the hub's current one)
 
     def __post_init__(self):
         if self.family not in FAMILIES:

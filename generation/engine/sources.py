@@ -1,4 +1,5 @@
-"""Does a catalog source exist? Checked when an entry is saved, long before a job loads it."""
+"""Does a catalog source exist? Checked when an entry is saved, long before a job loads it.
+And which hub commit a cached hub id resolves to, for pinning it."""
 
 import os
 import re
@@ -68,3 +69,18 @@ def _hub_problem(repo_id: str, field: str, hub_offline: bool) -> SourceProblem |
     except Exception as error:  # noqa: BLE001 - any network failure means "cannot confirm"
         return SourceProblem(field, f"Could not reach the Hugging Face hub to check {repo_id}: {error}")
     return SourceProblem(field, f"{repo_id} is not a model on the Hugging Face hub (or it is private).")
+
+
+def hub_revision(source: str) -> str | None:
+    """The commit a hub id's cached snapshot holds (what a load just read), or None for a
+    local path or an uncached id. Never asks the hub."""
+    if Path(source).expanduser().exists() or not HUB_ID.match(source):
+        return None
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snapshot = Path(snapshot_download(source, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+    return snapshot.name if re.fullmatch(r"[0-9a-f]{40}", snapshot.name) else None

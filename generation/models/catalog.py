@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from studio.permissions import member_filter
+
 from ..engine import limits
 from ..engine.families import PROFILES, profile
 from ..engine.requests import ModelSpec
@@ -20,7 +22,7 @@ class ModelEntryQuerySet(models.QuerySet):
 
     def available_to_user(self, user) -> "ModelEntryQuerySet":
         """Enabled entries any of the user's projects may use."""
-        mine = models.Q(projects__memberships__user=user)
+        mine = member_filter(user, "projects")
         return self.filter(enabled=True).filter(models.Q(projects=None) | mine).distinct()
 
 
@@ -93,6 +95,12 @@ class ModelEntry(models.Model):
         help_text="Warning: pickle weights (.ckpt, .bin) can run any code when loaded. Leave this off unless you "
         "trust the file's origin; without it only safetensors weights load.",
     )
+    revision = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hugging Face hub ids only: the commit every worker loads. Recorded at the first successful test "
+        "load, so a later push to the hub repository changes nothing here; clear it to follow the hub again.",
+    )
     projects = models.ManyToManyField(
         "studio.Project",
         blank=True,
@@ -164,4 +172,10 @@ class ModelEntry(models.Model):
 
     @property
     def spec(self) -> ModelSpec:
-        return ModelSpec(source=self.source, family=self.family, config=self.config, allow_pickle=self.allow_pickle)
+        return ModelSpec(
+            source=self.source,
+            family=self.family,
+            config=self.config,
+            allow_pickle=self.allow_pickle,
+            revision=self.revision,
+        )

@@ -44,6 +44,14 @@ class GenerationSession(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generation_sessions")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    api_key = models.ForeignKey(
+        "studio.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        help_text="The project API key it was submitted with, if any.",
+    )
     model = models.ForeignKey(ModelEntry, on_delete=models.PROTECT, related_name="sessions")
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.TEXT_TO_IMAGE)
 

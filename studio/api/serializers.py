@@ -16,7 +16,8 @@ class MemberSerializer(serializers.ModelSerializer):
 
     user = serializers.IntegerField(source="user_id", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.CharField(source="user.email", read_only=True)
+    # Not read_only, so that the schema shows it as optional: only owners get it. Output only.
+    email = serializers.CharField(source="user.email", required=False)
 
     class Meta:
         model = Membership

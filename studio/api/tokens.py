@@ -1,12 +1,24 @@
 """API tokens: POST username and password for your token (DRF's view); DELETE revokes it."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from deepimage_site.openapi import ERROR_RESPONSES, errors
 
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Your token for your username and password (the same one until it is revoked).",
+        auth=[],
+        responses={200: AuthTokenSerializer, 400: ERROR_RESPONSES[400], 429: ERROR_RESPONSES[429]},
+    ),
+    delete=extend_schema(responses={204: None, **errors()}),
+)
 class TokenApi(ObtainAuthToken):
     def get_serializer_context(self):
         # authenticate() gets Django's request: django-axes marks a refused sign-in on it,
