@@ -30,7 +30,7 @@ class ModelEntryAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "origin", "family", "enabled", "description"]}),
         ("Who may use it", {"fields": ["projects"]}),
-        ("Weights", {"fields": ["source", "config", "base_model", "adapter_rank", "allow_pickle"]}),
+        ("Weights", {"fields": ["source", "revision", "config", "base_model", "adapter_rank", "allow_pickle"]}),
         (
             "Defaults for the form",
             {

@@ -10,6 +10,7 @@ from .adapters import activate_adapters
 from .images import check_mask_fits, fit_image
 from .pipelines import LoadedModel
 from .previews import latents_to_previews
+from .prompts import prompt_arguments
 from .requests import (
     IMAGE_MODES,
     MODES,
@@ -126,15 +127,12 @@ def call_arguments(pipeline, request: GenerationRequest, hooks: JobHooks, output
     # CPU generators give the same noise whatever device the pipeline runs on.
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in request.image_seeds()]
     arguments = {
-        "prompt": request.prompt,
-        "negative_prompt": request.negative_prompt or None,
+        **prompt_arguments(pipeline, request.prompt, request.negative_prompt, request.clip_skip),
         "num_inference_steps": request.steps,
         "guidance_scale": request.guidance_scale,
         "num_images_per_prompt": request.num_images,
         "generator": generators,
         "eta": request.eta,
-        # A1111 counts the last layer as 1; diffusers counts the layers skipped.
-        "clip_skip": request.clip_skip - 1 if request.clip_skip > 1 else None,
         "callback_on_step_end": step_callback(request, hooks),
         "callback_on_step_end_tensor_inputs": ["latents"],
         "output_type": output_type,
