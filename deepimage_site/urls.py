@@ -1,5 +1,6 @@
 """The site's routes: admin, accounts, the API (studio's and generation's under one `api`
-namespace at /api/v1/, its OpenAPI schema and Swagger UI beside them) and the browser studio."""
+namespace at /api/v1/, its OpenAPI schema and Swagger UI beside them), the AUTOMATIC1111-compatible
+API at /sdapi/v1/, the OpenAI-compatible Images API at /v1/, and the browser studio."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views

@@ -6,6 +6,7 @@ import io
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import openai
@@ -15,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from generation import openai_images
+from generation import execution, openai_images
 from generation.models import GenerationSession, ModelEntry, ProjectQuota
 from studio.models import ApiKey
 from studio.services import project_create
@@ -195,6 +196,23 @@ def test_a_failed_generation_is_a_server_error_the_client_does_not_retry(broken_
     assert "Missing folder" in failed.value.message
     assert failed.value.response.headers["x-should-retry"] == "false"
     assert GenerationSession.objects.get().status == GenerationSession.Status.FAILED
+
+
+@on_the_stack
+def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_model, bob_client):
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(bob_client.images.generate, prompt="x", size="64x64", quality="max")
+        deadline = time.monotonic() + 30
+        while not GenerationSession.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        execution.generation_cancel(GenerationSession.objects.get())
+
+        with pytest.raises(openai.ConflictError) as cancelled:
+            call.result(timeout=60)
+
+    assert cancelled.value.code == "generation_cancelled"
+    assert cancelled.value.response.headers["x-should-retry"] == "false"
+    assert GenerationSession.objects.get().status == GenerationSession.Status.CANCELLED
 
 
 # The translations, without HTTP.

@@ -15,10 +15,12 @@ from ..permissions import acting_key, membership_or_404
 
 
 def membership_without_key(request, project_id):
-    """Keys are managed by people, signed in: a key cannot mint or revoke keys."""
+    """Keys are managed by people, signed in: a key cannot mint or revoke keys (and another
+    project stays a 404 to it, as everywhere)."""
+    membership = membership_or_404(request.user, project_id)
     if acting_key(request.user) is not None:
         raise PermissionDenied("API keys are managed signed in, not with an API key.")
-    return membership_or_404(request.user, project_id)
+    return membership
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
