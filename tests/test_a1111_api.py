@@ -211,9 +211,14 @@ def test_a_hundred_waiting_calls_do_not_starve_the_server(a1111, live_stack, api
     secret = api_key()
     api = a1111(secret)
     answers, threads = [], []
-    long_run = {"prompt": "a long job", "width": 256, "height": 256, "steps": 150, "seed": 3}
+    # The live worker's one slot is held by a job far longer than the test (interrupted at the
+    # end), so the hundred calls after it stay queued and waiting, however fast this CPU is.
+    long_run = {"prompt": "a long job", "width": 1024, "height": 1024, "steps": 150, "seed": 3}
     threads.append(threading.Thread(target=lambda: answers.append(api.txt2img(**long_run))))
     threads[0].start()
+    deadline = time.monotonic() + 60
+    while not GenerationSession.objects.filter(status="running").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     call = {"prompt": "waiting", **SMALL}
     url = f"http://{live_stack}/sdapi/v1/txt2img"
     for _ in range(100):
@@ -221,6 +226,7 @@ def test_a_hundred_waiting_calls_do_not_starve_the_server(a1111, live_stack, api
         threads.append(threading.Thread(target=post))
         threads[-1].start()
     try:
+        assert GenerationSession.objects.get(prompt="a long job").status == "running"
         deadline = time.monotonic() + 60
         while GenerationSession.objects.filter(status="queued").count() < 100 and time.monotonic() < deadline:
             time.sleep(0.2)
