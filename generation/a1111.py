@@ -145,7 +145,7 @@ def translate(key: ApiKey, body: dict, img2img: bool) -> Translated:
     prompt_as_sent = text(body, "prompt")
     prompt, adapters = prompt_and_loras(key, prompt_as_sent)
     model = model_for(key, body)
-    clip_skip = (body.get("override_settings") or {}).get("CLIP_stop_at_last_layers", 0)
+    clip_skip = number(body.get("override_settings") or {}, "CLIP_stop_at_last_layers", 0)
     fields = {
         "model_id": model.id,
         "prompt": prompt,
@@ -157,11 +157,11 @@ def translate(key: ApiKey, body: dict, img2img: bool) -> Translated:
         "height": number(body, "height", None),
         "sampler": sampler_for(body),
         "num_images": images,
-        "clip_skip": clip_skip if isinstance(clip_skip, int) and clip_skip > 1 else 0,
+        "clip_skip": clip_skip if clip_skip > 1 else 0,  # A1111's 1 is the last layer, our 0
         "adapters": adapters,
     }
     if "eta" in body and body["eta"] is not None:
-        fields["eta"] = min(max(number(body, "eta", 0.0, float), limits.ETA.min), limits.ETA.max)
+        fields["eta"] = number(body, "eta", 0.0, float)  # out of range: refused by submission
     if img2img:
         fields |= image_fields(body, prompt)
     return Translated(fields=fields, batch_size=batch_size, prompt_as_sent=prompt_as_sent)

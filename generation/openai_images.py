@@ -31,6 +31,7 @@ from django.core.files.base import ContentFile
 from django.http import Http404
 from PIL import Image
 
+from studio.api_keys import api_key_live_role
 from studio.models import ApiKey
 
 from . import integrations
@@ -161,7 +162,7 @@ def delivery_of(body: Mapping) -> Delivery:
     if response_format not in RESPONSE_FORMATS:
         raise ValidationError({"response_format": "Use `b64_json` or `url`."})
     output_format = body.get("output_format") or "png"
-    if output_format not in OUTPUT_FORMATS:
+    if not isinstance(output_format, str) or output_format not in OUTPUT_FORMATS:
         raise ValidationError({"output_format": f"Use one of {', '.join(OUTPUT_FORMATS)}."})
     compression = whole_number(body.get("output_compression"), "output_compression", 100)
     if not 0 <= compression <= 100:
@@ -239,7 +240,7 @@ def parse_size(value) -> tuple[int, int] | None:
 def steps_for_quality(model: ModelEntry, quality, mode: str) -> int:
     """The model's default steps scaled by the quality's factor, within the engine's range;
     image modes keep at least the steps one denoising step at the default strength needs."""
-    if quality not in QUALITY_STEPS:
+    if not isinstance(quality, str) or quality not in QUALITY_STEPS:
         raise ValidationError({"quality": f"Use one of {', '.join(QUALITY_STEPS)}."})
     minimum = math.ceil(1 / DEFAULT_STRENGTH) if mode != Mode.TEXT_TO_IMAGE else 1
     steps = round(model.default_steps * QUALITY_STEPS[quality])
@@ -305,20 +306,26 @@ def encode_output(png: bytes, output_format: str, compression: int = 100) -> byt
 
 
 def file_token(image: GeneratedImage, delivery: Delivery) -> str:
-    """A signed, timestamped reference to an image in a format: the path of its link."""
+    """A signed, timestamped reference to an image in a format, for the key that asked: the
+    path of its link."""
     signer = signing.TimestampSigner(salt=FILE_SIGNING_SALT)
-    return signer.sign_object({"image": image.id, "format": delivery.output_format, "q": delivery.compression})
+    payload = {"image": image.id, "key": image.session.api_key_id}
+    return signer.sign_object(payload | {"format": delivery.output_format, "q": delivery.compression})
 
 
 def file_for_token(token: str) -> tuple[bytes, str]:
     """The bytes and content type a link names. signing.SignatureExpired once it is older
     than DEEPIMAGE_OPENAI_URL_SECONDS, signing.BadSignature if tampered with, Http404 if the
-    image has been deleted since."""
+    image has been deleted since or the key that asked for it no longer works (revoked,
+    expired, its creator gone from the project)."""
     signer = signing.TimestampSigner(salt=FILE_SIGNING_SALT)
     signed = signer.unsign_object(token, max_age=settings.DEEPIMAGE_OPENAI_URL_SECONDS)
     image = GeneratedImage.objects.filter(pk=signed["image"]).first()
     if image is None:
         raise Http404("This image has been deleted.")
+    key = ApiKey.objects.select_related("created_by").filter(pk=signed.get("key")).first()
+    if api_key_live_role(key) is None:
+        raise Http404("The API key this link was made for no longer works.")
     with image.file.open("rb") as file:
         png = file.read()
     return encode_output(png, signed["format"], signed["q"]), CONTENT_TYPES[signed["format"]]

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from studio.permissions import acting_key
+
 from . import events, webhooks
 from .models import GenerationAttempt, GenerationSession, ModelEntry, Worker
 from .scheduler import QueuedJob, claim_candidates, fair_order
@@ -445,11 +447,16 @@ def job_summary(session: GenerationSession, standing: dict) -> dict:
 
 def queue_overview(user) -> dict:
     """What one person may see of the queue: their own queued and running jobs with their
-    positions, everyone else's only as counts, and how many workers are up."""
+    positions (asked with a project API key, those of the key's project only), everyone
+    else's only as counts, and how many workers are up."""
     standing = queue_standing()
     active = GenerationSession.objects.filter(status__in=(Status.QUEUED, Status.RUNNING)).select_related("model")
+    own = active.filter(created_by=user)
+    key = acting_key(user)
+    if key is not None:
+        own = own.filter(project_id=key.project_id)
     mine = sorted(
-        (session for session in active.filter(created_by=user)),
+        own,
         key=lambda session: (session.status != Status.RUNNING, standing.get(session.pk, (0,))[0]),
     )
     others = active.exclude(created_by=user)

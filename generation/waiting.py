@@ -3,14 +3,18 @@ answer only when the images exist (AUTOMATIC1111's txt2img, OpenAI's generations
 
 The wait is a coroutine on the session's channel group; the database stays the record: it is
 read when the wait starts, when an event says the session ended, and every few seconds in
-between, so a lost event costs seconds, never the answer. Every session ends (the queue's
-reconciler fails what runs too long or loses its worker), so every wait ends.
+between, so a lost event costs seconds, never the answer. A running session always ends (the
+queue's reconciler fails what runs too long or loses its worker); a queued one waits as long as
+the queue does — with no worker online, until one comes — as a call to AUTOMATIC1111 waits. A
+caller who hangs up ends the wait (Django cancels the view), and a session deleted meanwhile
+(with its project) ends it with Http404.
 """
 
 import asyncio
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.http import Http404
 
 from . import events
 from .models import GenerationSession
@@ -21,7 +25,10 @@ SETTLE_SECONDS = (0.02, 0.05, 0.1, 0.2, 0.5)  # an end event may arrive just bef
 
 @database_sync_to_async
 def finished_session(session_id: int) -> GenerationSession | None:
-    session = GenerationSession.objects.select_related("model").get(pk=session_id)
+    try:
+        session = GenerationSession.objects.select_related("model").get(pk=session_id)
+    except GenerationSession.DoesNotExist:
+        raise Http404("The generation was deleted before it ended.") from None
     return session if session.is_finished else None
 
 

@@ -103,8 +103,20 @@ def api_key_resolve(secret: str) -> tuple[ApiKey, str] | None:
     if not secret.startswith(KEY_PREFIX):
         return None
     key = ApiKey.objects.select_related("created_by", "project").filter(key_hash=key_hash(secret)).first()
+    role = api_key_live_role(key)
+    if role is None:
+        return None
     now = timezone.now()
-    if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key, role
+
+
+def api_key_live_role(key: ApiKey | None) -> str | None:
+    """The role a key acts with now, or None when it is revoked, expired, or its creator is
+    inactive or no longer a member: what every use of a key (and of a link it was given) checks."""
+    if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= timezone.now()):
         return None
     if not key.created_by.is_active:
         return None
@@ -113,9 +125,4 @@ def api_key_resolve(secret: str) -> tuple[ApiKey, str] | None:
         .values_list("role", flat=True)
         .first()
     )
-    if member_role is None:
-        return None
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
-    return key, capped_role(key.role, member_role)
+    return None if member_role is None else capped_role(key.role, member_role)

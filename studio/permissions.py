@@ -17,6 +17,18 @@ def acting_key(user) -> ApiKey | None:
     return getattr(user, "api_key", None)
 
 
+def refuse_api_key(user, what: str) -> None:
+    """Account-level acts are for people signed in, never for a key, whatever its role: a key
+    acts inside its one project. `what` completes "An API key cannot …"."""
+    if acting_key(user) is not None:
+        raise PermissionDenied(f"An API key acts inside its own project: it cannot {what}.")
+
+
+def key_can_write(user) -> bool:
+    """Whether a request made with an API key may change its project (the key's capped role)."""
+    return Membership(role=user.api_key_role).can_write
+
+
 def member_filter(user, path: str = "") -> Q:
     """A filter for rows (reached through `path`, e.g. "session__project") of the projects the
     user is a member of; with an API key, of the key's project only."""

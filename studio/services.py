@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from .api_keys import api_keys_revoke_for_member
 from .models import Membership, Project
 
 Role = Membership.Role
@@ -80,8 +79,7 @@ def member_remove(project: Project, user_id) -> None:
     membership = member_of(project, user_id)
     if membership.role == Role.OWNER:
         check_not_last_owner(project, membership)
-    membership.delete()
-    api_keys_revoke_for_member(project.id, membership.user_id)
+    membership.delete()  # its API keys are revoked by studio.signals
 
 
 def member_of(project: Project, user_id) -> Membership:

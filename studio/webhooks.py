@@ -23,6 +23,8 @@ import json
 import logging
 import secrets
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -352,16 +354,105 @@ def post_signed(url: str, secret: str, message_id: str, payload: dict) -> int:
         check_target(url)
     except ValidationError as error:
         raise TargetRefused(" ".join(error.message_dict["url"])) from None
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.hostname, parts.port, timeout=settings.DEEPIMAGE_WEBHOOK_TIMEOUT_SECONDS)
-    try:
-        connection.connect()
-        check_peer(connection.sock.getpeername()[0])
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("POST", path, body=body.encode(), headers=headers)
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    timeout = settings.DEEPIMAGE_WEBHOOK_TIMEOUT_SECONDS
+    late = f"No answer within {timeout:g} s."
+    connection = new_connection(url, timeout)
+    with Deadline(timeout) as deadline:
+        connection._create_connection = deadline.create_connection  # http.client's hook for opening its socket
+        try:
+            connection.connect()
+            check_peer(connection.sock.getpeername()[0])
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("POST", path, body=body.encode(), headers=headers)
+            status = connection.getresponse().status
+            if deadline.expired:  # cut short mid-headers, which http.client takes for their end
+                raise TimeoutError(late)
+            return status
+        except (OSError, http.client.HTTPException) as error:
+            if deadline.expired:
+                raise TimeoutError(late) from error
+            raise
+        finally:
+            connection.close()
+
+
+def new_connection(url: str, timeout: float) -> http.client.HTTPConnection:
+    """An unopened connection to `url`'s host, on its port or the scheme's default one (given
+    explicitly: from None, http.client would read a port off the end of an IPv6 address)."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    connection_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    return connection_class(parts.hostname, parts.port or (443 if https else 80), timeout=timeout)
+
+
+class Deadline:
+    """A limit of `seconds` on a whole exchange: connecting, the TLS handshake, sending and
+    reading the answer. A socket's timeout bounds each operation, not their sum, so a receiver
+    that trickles a byte at a time would hold the worker for ever. When the time is up, a timer
+    shuts the socket down, which ends whatever the exchange is waiting on; `expired` says why.
+
+    The timer shuts down a duplicate of the socket, held until the deadline ends: it reaches the
+    same connection after TLS has wrapped (and detached) the original, and its descriptor cannot
+    be closed and reused by something else while the timer may still fire."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._ends_at = time.monotonic() + seconds
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "Deadline":
+        self._ends_at = time.monotonic() + self.seconds
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
+
+    def create_connection(self, address, timeout=None, source_address=None) -> socket.socket:
+        """socket.create_connection, each address tried for no longer than the time left; the
+        connected socket is watched."""
+        host, port = address
+        error: OSError = TimeoutError(f"No connection within {self.seconds:g} s.")
+        for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            left = self._ends_at - time.monotonic()
+            if left <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(left if timeout is None else min(timeout, left))
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+            except OSError as failed:
+                sock.close()
+                error = failed
+                continue
+            with self._lock:
+                self._socket = sock.dup()
+                if self.expired:
+                    self._shut_down()
+            return sock
+        raise error
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the other side
 
 
 def check_peer(address: str) -> None:

@@ -153,6 +153,8 @@ def test_a_lora_tag_in_the_prompt_applies_the_catalog_adapter(a1111, tiny_model,
         ({"prompt": "x", "width": 65}, 422, "width"),
         ({"prompt": "x", "steps": "many"}, 422, "steps"),
         ({"prompt": ""}, 422, "prompt"),
+        ({"prompt": "x", "eta": 5}, 422, "eta"),
+        ({"prompt": "x", "override_settings": {"CLIP_stop_at_last_layers": "two"}}, 422, "CLIP_stop_at_last_layers"),
     ],
 )
 def test_refused_requests_answer_in_a1111_shape_and_queue_nothing(

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from generation.models import Comparison, GenerationSession
 from studio.models import ApiKey, Membership
@@ -96,10 +97,14 @@ def test_owners_revoke_any_key_and_others_only_their_own(team, api_key, api_as):
     assert ApiKey.objects.get(pk=bob_key.id).revoked_at is not None
 
 
-def test_removing_the_creator_revokes_their_keys(team, api_key, api_with_key):
+@pytest.mark.parametrize("how", ["members page or API", "admin"])
+def test_removing_the_creator_revokes_their_keys(team, api_key, api_with_key, how):
     secret = api_key(user=team.bob)
 
-    member_remove(team.project, team.bob.id)
+    if how == "admin":  # the admin's inline deletes the row itself
+        Membership.objects.get(project=team.project, user=team.bob).delete()
+    else:
+        member_remove(team.project, team.bob.id)
     membership_set(project=team.project, user=team.bob, role=Membership.Role.EDITOR)  # back, but the key stays dead
 
     assert api_with_key(secret).get(f"/api/v1/projects/{team.project.id}/").status_code == 401
@@ -136,12 +141,25 @@ def test_a_key_of_one_project_is_refused_on_every_other(team, api_key, api_with_
     assert GenerationSession.objects.count() == 1
 
 
-def test_a_key_cannot_make_projects_or_keys(team, api_key, api_with_key):
+def test_a_key_cannot_make_projects_or_keys_or_revoke_its_creators_token(team, api_key, api_with_key):
     client = api_with_key(api_key(user=team.bob))
+    token = Token.objects.create(user=team.bob)
 
     assert client.post("/api/v1/projects/", {"name": "Mine"}, format="json").status_code == 403
     assert client.post(f"/api/v1/projects/{team.project.id}/api-keys/", {"name": "x"}, format="json").status_code == 403
+    assert client.delete("/api/v1/auth/token/").status_code == 403
     assert ApiKey.objects.count() == 1
+    assert Token.objects.filter(key=token.key).exists()
+
+
+def test_a_key_sees_its_creators_jobs_in_its_own_project_only_in_the_queue(team, api_key, api_with_key, submit):
+    other = project_create(name="Other", owner=team.bob)
+    here, elsewhere = submit(), submit(project=other, prompt="a secret plan")
+
+    queue = api_with_key(api_key(user=team.bob)).get("/api/v1/queue/").json()
+
+    assert [job["id"] for job in queue["queued"]] == [here.id]
+    assert elsewhere.prompt not in str(queue)
 
 
 def test_the_command_prints_a_working_key_once(team, api_with_key):

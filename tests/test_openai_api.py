@@ -19,7 +19,7 @@ from PIL import Image
 from generation import execution, openai_images
 from generation.models import GenerationSession, ModelEntry, ProjectQuota
 from studio.models import ApiKey
-from studio.services import project_create
+from studio.services import project_create, project_delete
 
 Mode = GenerationSession.Mode
 
@@ -85,7 +85,7 @@ def test_generate_two_images_as_base64(team, tiny_model, bob_client):
 
 
 @on_the_stack
-def test_generate_as_a_signed_url_that_expires(tiny_model, bob_client):
+def test_generate_as_a_signed_url_that_expires_and_dies_with_its_key(tiny_model, bob_client):
     answer = bob_client.images.generate(prompt="a barn", size="64x64", response_format="url")
 
     url = answer.data[0].url
@@ -97,6 +97,8 @@ def test_generate_as_a_signed_url_that_expires(tiny_model, bob_client):
     with mock.patch("django.core.signing.time.time", return_value=time.time() - 2 * 3600):
         old_token = openai_images.file_token(image, openai_images.Delivery())
     assert fetch(url.rsplit("/", 1)[0] + "/" + old_token)[0] == 403
+    ApiKey.objects.update(revoked_at=timezone.now())
+    assert fetch(url)[0] == 404
 
 
 @on_the_stack
@@ -201,7 +203,7 @@ def test_a_failed_generation_is_a_server_error_the_client_does_not_retry(broken_
 @on_the_stack
 def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_model, bob_client):
     with ThreadPoolExecutor(1) as pool:
-        call = pool.submit(bob_client.images.generate, prompt="x", size="64x64", quality="max")
+        call = pool.submit(bob_client.images.generate, prompt="x", size="1024x1024", quality="max")  # seconds
         deadline = time.monotonic() + 30
         while not GenerationSession.objects.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -213,6 +215,21 @@ def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_mod
     assert cancelled.value.code == "generation_cancelled"
     assert cancelled.value.response.headers["x-should-retry"] == "false"
     assert GenerationSession.objects.get().status == GenerationSession.Status.CANCELLED
+
+
+@on_the_stack
+def test_a_generation_deleted_with_its_project_while_waited_for_is_not_found(team, tiny_model, bob_client):
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(bob_client.images.generate, prompt="x", size="1024x1024", quality="max")  # seconds
+        deadline = time.monotonic() + 30
+        while not GenerationSession.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        project_delete(team.project)
+
+        with pytest.raises(openai.NotFoundError, match="deleted before it ended"):
+            call.result(timeout=60)
+
+    assert not GenerationSession.objects.exists()
 
 
 # The translations, without HTTP.
@@ -293,6 +310,9 @@ def test_openai_model_names_mean_the_keys_default_model(team, tiny_model, api_ke
         ({"output_compression": 101}, "output_compression"),
         ({"n": "two"}, "n"),
         ({"prompt": ""}, "prompt"),
+        ({"quality": ["high"]}, "quality"),
+        ({"output_format": {"png": 1}}, "output_format"),
+        ({"response_format": ["url"]}, "response_format"),
     ],
 )
 def test_what_cannot_be_honoured_is_refused(team, tiny_model, api_key, body, param):

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -34,10 +35,10 @@ ALL_EVENTS = ["generation.succeeded", "generation.failed", "generation.cancelled
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that records every request and answers with the next of
-    `answers` (then 200); `delay` seconds before the first answer simulate a hung receiver."""
+    """An HTTP server on 127.0.0.1 (or `host`) that records every request and answers with the
+    next of `answers` (then 200); `delay` seconds before the first answer simulate a hung receiver."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         self.requests: list[dict] = []
         self.answers: list[int] = []
         self.delay = 0.0
@@ -56,8 +57,13 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.server = Server((host, 0), Handler)
+        self.url = (
+            f"http://[{host}]:{self.server.server_port}" if ":" in host else f"http://{host}:{self.server.server_port}"
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def messages(self) -> list[dict]:
@@ -290,6 +296,112 @@ def test_a_receiver_that_never_answers_well_ends_failed_after_the_schedule(
     assert delivery.next_attempt_at is None
     make_due(delivery)
     assert webhooks.webhook_sweep() == 0 and webhooks.webhook_deliver(delivery.id) is None
+
+
+@pytest.fixture
+def trickler():
+    """trickler(start) -> (url, hung_up): a receiver on 127.0.0.1 that reads the request, sends
+    `start`, then one byte every 0.3 s of something that never ends, until the client hangs up
+    (`hung_up` is set) or 15 s have passed."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    hung_up = threading.Event()
+    threads = []
+
+    def start(opening: bytes) -> tuple[str, threading.Event]:
+        def answer():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                try:
+                    connection.sendall(opening)
+                    for _ in range(50):
+                        time.sleep(0.3)
+                        connection.sendall(b"a")
+                except OSError:
+                    hung_up.set()
+
+        threads.append(threading.Thread(target=answer, daemon=True))
+        threads[-1].start()
+        return f"127.0.0.1:{listener.getsockname()[1]}", hung_up
+
+    try:
+        yield start
+    finally:
+        listener.close()
+        for thread in threads:
+            thread.join(20)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "opening"),
+    [
+        ("http", b"HTTP/1.1 200 OK\r\nX-Slow: "),  # a header that never ends
+        ("http", b"HTTP/1.1 200 "),  # a status line that never ends
+        ("https", b"\x16\x03\x03\x40\x00"),  # a 16 KiB TLS record in the handshake (bounded by CPython too)
+    ],
+)
+def test_a_receiver_that_trickles_its_answer_gets_the_timeout_in_all_not_per_byte(
+    team, allow_private, tasks_inline, settings, trickler, scheme, opening
+):
+    settings.DEEPIMAGE_WEBHOOK_TIMEOUT_SECONDS = 1
+    where, hung_up = trickler(opening)
+    endpoint = webhooks.webhook_create(
+        project=team.project, user=team.alice, url=f"{scheme}://{where}/slow", events=ALL_EVENTS
+    )
+    delivery = webhooks.webhook_send_test(endpoint)  # not committed: nothing is sent yet
+
+    started = time.monotonic()
+    delivery = webhooks.webhook_deliver(delivery.id)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 3, f"the attempt took {elapsed:.1f} s"
+    assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.last_error) == (
+        "pending",
+        1,
+        None,
+        "No answer within 1 s.",
+    )
+    assert hung_up.wait(5)  # the connection was closed, not left to the receiver
+
+
+def test_an_ipv6_receiver_is_delivered_to(team, allow_private, tasks_inline, django_capture_on_commit_callbacks):
+    try:
+        receiver = Receiver("::1")
+    except OSError:
+        pytest.skip("IPv6 loopback is not available")
+    receiver.thread.start()
+    try:
+        endpoint = webhooks.webhook_create(
+            project=team.project, user=team.alice, url=receiver.url + "/v6", events=ALL_EVENTS
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = webhooks.webhook_send_test(endpoint)
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_status_code) == ("succeeded", 200)
+    assert receiver.requests[0]["path"] == "/v6"
+    assert receiver.requests[0]["headers"]["Host"] == f"[::1]:{receiver.server.server_port}"
+    verified(receiver.requests[0], endpoint.secret)
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("http://[::1]/x", "::1", 80),  # not port 1, read off the end of the address
+        ("https://[2001:db8::1]/h", "2001:db8::1", 443),
+        ("http://[2001:db8::1]:8080/h", "2001:db8::1", 8080),
+        ("http://example.com/h", "example.com", 80),
+        ("https://example.com:8443/h", "example.com", 8443),
+    ],
+)
+def test_a_connection_goes_to_the_urls_port_or_the_schemes_default(url, host, port):
+    connection = webhooks.new_connection(url, 1)
+
+    assert (connection.host, connection.port, connection.timeout) == (host, port, 1)
+    assert connection.sock is None  # nothing was opened
 
 
 def test_an_unreachable_receiver_is_recorded_and_retried(team, allow_private, tasks_inline):

@@ -17,6 +17,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from studio.authentication import ApiKeyAuthentication, ApiKeyBasicAuthentication
 from studio.models import ApiKey
+from studio.permissions import key_can_write
 
 from ..quotas import QuotaExceeded
 
@@ -51,7 +52,7 @@ class Caller:
 
     @property
     def can_write(self) -> bool:
-        return self.user.api_key_role in (ApiKey.Role.EDITOR, "owner")
+        return key_can_write(self.user)
 
 
 def api_error_from(error: Exception) -> ApiError:

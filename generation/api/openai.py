@@ -9,6 +9,8 @@ that the client does not queue the same job again. The links of `response_format
 need no key: their signature, which expires, is the permission.
 """
 
+import logging
+
 from asgiref.sync import sync_to_async
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,6 +21,8 @@ from .. import openai_images
 from ..models import GenerationSession
 from ..waiting import session_end
 from .compat import ApiError, Caller, compat_view, json_body, require_writer
+
+logger = logging.getLogger(__name__)
 
 ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 NOT_RETRIED = ("generation_failed", "generation_cancelled")  # the job ran; a retry would run it again
@@ -76,9 +80,24 @@ async def multipart(request: HttpRequest):
 
 
 async def generated_images(request: HttpRequest, caller: Caller, call: openai_images.ImageCall) -> JsonResponse:
-    """Submit, wait for the end of the job, answer with its images."""
+    """Submit, wait for the end of the job, answer with its images. Once the job is queued,
+    every error is one the client must not retry: a retry would queue the job again."""
     session = await sync_to_async(openai_images.openai_submit)(caller.key, caller.user, call)
-    session = await session_end(session.id)
+    try:
+        return await finished_images(request, session.id, call)
+    except (ApiError, Http404):
+        raise
+    except Exception:
+        logger.exception("Answering OpenAI-compatible call for generation %s failed", session.id)
+        raise ApiError(
+            500,
+            f"Generation {session.id} was queued, but its answer failed; see it in the history.",
+            code="generation_failed",
+        ) from None
+
+
+async def finished_images(request: HttpRequest, session_id: int, call: openai_images.ImageCall) -> JsonResponse:
+    session = await session_end(session_id)
     if session.status == Status.FAILED:
         raise ApiError(500, f"The generation failed: {session.error_message}", code="generation_failed")
     if session.status == Status.CANCELLED:

@@ -1,7 +1,6 @@
 """A project's API keys: owners and editors create them (the key is in the answer once),
 owners list and revoke every key, editors and viewers see and revoke their own."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,15 +10,14 @@ from deepimage_site.openapi import errors
 
 from .. import api_keys
 from ..models import ApiKey
-from ..permissions import acting_key, membership_or_404
+from ..permissions import membership_or_404, refuse_api_key
 
 
 def membership_without_key(request, project_id):
     """Keys are managed by people, signed in: a key cannot mint or revoke keys (and another
     project stays a 404 to it, as everywhere)."""
     membership = membership_or_404(request.user, project_id)
-    if acting_key(request.user) is not None:
-        raise PermissionDenied("API keys are managed signed in, not with an API key.")
+    refuse_api_key(request.user, "manage API keys (sign in to do that)")
     return membership
 
 

@@ -1,6 +1,5 @@
 """Projects: the ones you are in, creating one, and an owner's rename and delete."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -10,7 +9,7 @@ from deepimage_site.openapi import errors
 
 from .. import selectors, services
 from ..models import Membership
-from ..permissions import acting_key, membership_or_404, project_for_owner
+from ..permissions import acting_key, membership_or_404, project_for_owner, refuse_api_key
 from .serializers import ProjectSerializer
 
 
@@ -31,8 +30,7 @@ class ProjectListCreateApi(APIView):
         responses={201: ProjectSerializer, **errors(400, 403)},
     )
     def post(self, request):
-        if acting_key(request.user) is not None:
-            raise PermissionDenied("An API key acts inside its own project: it cannot create projects.")
+        refuse_api_key(request.user, "create projects")
         serializer = ProjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         project = services.project_create(name=serializer.validated_data["name"], owner=request.user)

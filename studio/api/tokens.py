@@ -10,6 +10,8 @@ from rest_framework.response import Response
 
 from deepimage_site.openapi import ERROR_RESPONSES, errors
 
+from ..permissions import refuse_api_key
+
 
 @extend_schema_view(
     post=extend_schema(
@@ -17,7 +19,7 @@ from deepimage_site.openapi import ERROR_RESPONSES, errors
         auth=[],
         responses={200: AuthTokenSerializer, 400: ERROR_RESPONSES[400], 429: ERROR_RESPONSES[429]},
     ),
-    delete=extend_schema(responses={204: None, **errors()}),
+    delete=extend_schema(responses={204: None, **errors(403)}),
 )
 class TokenApi(ObtainAuthToken):
     def get_serializer_context(self):
@@ -29,6 +31,8 @@ class TokenApi(ObtainAuthToken):
         return [IsAuthenticated()] if self.request.method == "DELETE" else []
 
     def delete(self, request):
-        """Revoke the caller's token; the next POST makes a new one."""
+        """Revoke the caller's token; the next POST makes a new one. Not with an API key: the
+        token is its creator's, outside any project."""
+        refuse_api_key(request.user, "revoke its creator's token")
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
