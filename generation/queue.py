@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from studio.permissions import acting_key
+from studio.permissions import key_scope
 
 from . import events, webhooks
 from .models import GenerationAttempt, GenerationSession, ModelEntry, Worker
@@ -451,12 +451,8 @@ def queue_overview(user) -> dict:
     else's only as counts, and how many workers are up."""
     standing = queue_standing()
     active = GenerationSession.objects.filter(status__in=(Status.QUEUED, Status.RUNNING)).select_related("model")
-    own = active.filter(created_by=user)
-    key = acting_key(user)
-    if key is not None:
-        own = own.filter(project_id=key.project_id)
     mine = sorted(
-        own,
+        active.filter(key_scope(user, "project"), created_by=user),
         key=lambda session: (session.status != Status.RUNNING, standing.get(session.pk, (0,))[0]),
     )
     others = active.exclude(created_by=user)

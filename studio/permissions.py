@@ -29,15 +29,18 @@ def key_can_write(user) -> bool:
     return Membership(role=user.api_key_role).can_write
 
 
+def key_scope(user, path: str = "") -> Q:
+    """A filter for rows (reached through `path`, e.g. "session__project") of the key's project
+    when the request was made with an API key; no narrowing otherwise."""
+    key = acting_key(user)
+    return Q() if key is None else Q(**{f"{path}__id" if path else "id": key.project_id})
+
+
 def member_filter(user, path: str = "") -> Q:
     """A filter for rows (reached through `path`, e.g. "session__project") of the projects the
     user is a member of; with an API key, of the key's project only."""
     prefix = f"{path}__" if path else ""
-    rows = Q(**{f"{prefix}memberships__user": user})
-    key = acting_key(user)
-    if key is not None:
-        rows &= Q(**{f"{prefix}id": key.project_id})
-    return rows
+    return Q(**{f"{prefix}memberships__user": user}) & key_scope(user, path)
 
 
 def membership_or_404(user, project_id) -> Membership:

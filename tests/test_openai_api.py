@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from unittest import mock
 
 import openai
@@ -200,14 +201,21 @@ def test_a_failed_generation_is_a_server_error_the_client_does_not_retry(broken_
     assert GenerationSession.objects.get().status == GenerationSession.Status.FAILED
 
 
-@on_the_stack
-def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_model, bob_client):
+@contextmanager
+def a_long_generation_waited_for(client):
+    """Yields (the call's future, its session) while the client waits for a job of seconds."""
     with ThreadPoolExecutor(1) as pool:
-        call = pool.submit(bob_client.images.generate, prompt="x", size="1024x1024", quality="max")  # seconds
+        call = pool.submit(client.images.generate, prompt="x", size="1024x1024", quality="max")
         deadline = time.monotonic() + 30
         while not GenerationSession.objects.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        execution.generation_cancel(GenerationSession.objects.get())
+        yield call, GenerationSession.objects.get()
+
+
+@on_the_stack
+def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_model, bob_client):
+    with a_long_generation_waited_for(bob_client) as (call, session):
+        execution.generation_cancel(session)
 
         with pytest.raises(openai.ConflictError) as cancelled:
             call.result(timeout=60)
@@ -219,11 +227,7 @@ def test_a_cancelled_generation_is_a_conflict_the_client_does_not_retry(tiny_mod
 
 @on_the_stack
 def test_a_generation_deleted_with_its_project_while_waited_for_is_not_found(team, tiny_model, bob_client):
-    with ThreadPoolExecutor(1) as pool:
-        call = pool.submit(bob_client.images.generate, prompt="x", size="1024x1024", quality="max")  # seconds
-        deadline = time.monotonic() + 30
-        while not GenerationSession.objects.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with a_long_generation_waited_for(bob_client) as (call, _):
         project_delete(team.project)
 
         with pytest.raises(openai.NotFoundError, match="deleted before it ended"):

@@ -218,11 +218,11 @@ def prompt_arguments(pipeline, prompt: str, negative_prompt: str, clip_skip: int
     if "prompt_embeds" not in accepted or not encoders:
         return {"prompt": prompt, "negative_prompt": negative_prompt or None, "clip_skip": layers_skipped or None}
     with torch.no_grad():
-        return prompt_embeddings(pipeline, encoders, prompt, negative_prompt, layers_skipped)
+        is_xl = "pooled_prompt_embeds" in accepted
+        return prompt_embeddings(pipeline, encoders, prompt, negative_prompt, layers_skipped, is_xl)
 
 
-def prompt_embeddings(pipeline, encoders, prompt: str, negative_prompt: str, layers_skipped: int) -> dict:
-    is_xl = "pooled_prompt_embeds" in inspect.signature(pipeline.__call__).parameters
+def prompt_embeddings(pipeline, encoders, prompt: str, negative_prompt: str, layers_skipped: int, is_xl: bool) -> dict:
     zero_negative = is_xl and not negative_prompt and getattr(pipeline.config, "force_zeros_for_empty_prompt", False)
     positive = [prompt_chunks(tokenizer, prompt) for tokenizer, _ in encoders]
     negative = [] if zero_negative else [prompt_chunks(tokenizer, negative_prompt) for tokenizer, _ in encoders]
