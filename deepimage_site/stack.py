@@ -97,8 +97,18 @@ def start_control(env: dict, schedule: Path, name: str = "control@%h", **popen) 
     return subprocess.Popen(command, env=env, start_new_session=True, **popen)
 
 
+LISTEN_BACKLOG = 1024  # Twisted's default of 50 drops connections when a burst of calls arrives
+
+
+def daphne_endpoint(host: str, port: int) -> str:
+    """Daphne's Twisted endpoint string, with a listen queue deep enough for a hundred callers
+    connecting at once (compatible API calls that wait, browsers, the load test)."""
+    interface = host.replace(":", "\\:")  # IPv6 addresses: colons are the string's separator
+    return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+
+
 def start_daphne(env: dict, host: str, port: int, **popen) -> subprocess.Popen:
-    command = [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "deepimage_site.asgi:application"]
+    command = [PYTHON, "-m", "daphne", "-e", daphne_endpoint(host, port), "deepimage_site.asgi:application"]
     process = subprocess.Popen(command, env=env, start_new_session=True, **popen)
     wait_until(lambda: port_open(host, port), 30, "Daphne", process)
     return process
