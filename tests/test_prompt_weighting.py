@@ -282,7 +282,8 @@ def red_share(picture) -> float:
 
 
 def test_emphasis_on_red_draws_more_red_on_the_demo_model(engine, engine_job):
-    options = {"steps": 6, "guidance_scale": 5.0, "sampler": "Euler", "width": 128, "height": 128, "preview_every": 0}
+    # Guidance 3: at 5 the model's red circle is already as red as it gets, and 1.5 has no room.
+    options = {"steps": 6, "guidance_scale": 3.0, "sampler": "Euler", "width": 128, "height": 128, "preview_every": 0}
 
     def red(word: str, seed: int) -> float:
         prompt = f"a large {word} circle in the centre, white background"

@@ -152,7 +152,7 @@ class Reading:
     shape: str | None
     fill: float  # shape pixels / bounding-box pixels
     area: float  # shape pixels / all pixels
-    hollow: bool  # the shape's centre has the background colour (an outline)
+    hollow: bool  # the middle of the shape's box is mostly background (an outline)
     centroid: tuple[float, float] | None
 
 
@@ -214,9 +214,14 @@ def read_picture(image) -> Reading:
     box = mask[int(y0) : int(np.ceil(y1)) + 1, int(x0) : int(np.ceil(x1)) + 1]
     fill = float(box.mean()) if box.size else 0.0
     shape = "triangle" if fill < 0.7 else "circle" if fill < 0.92 else "square"
-    centre = mask[int((y0 + y1) / 2), int((x0 + x1) / 2)]
-    # For triangles the bounding-box centre is inside the filled shape too.
-    return Reading(background, colour, position, shape, fill, area, not bool(centre), (float(cx), float(cy)))
+    # A box a third of the shape's extent (10th-90th percentiles) around its centroid: inside
+    # a filled shape; mostly background inside an outline, even with a dot at its centre.
+    half_w = (np.percentile(xs, 90) - np.percentile(xs, 10)) / 6 + 1
+    half_h = (np.percentile(ys, 90) - np.percentile(ys, 10)) / 6 + 1
+    px, py = xs.mean(), ys.mean()
+    middle = mask[int(py - half_h) : int(np.ceil(py + half_h)) + 1, int(px - half_w) : int(np.ceil(px + half_w)) + 1]
+    hollow = bool(middle.size) and float(middle.mean()) < 0.5
+    return Reading(background, colour, position, shape, fill, area, hollow, (float(cx), float(cy)))
 
 
 def score(reading: Reading, scene: Scene) -> dict[str, bool]:

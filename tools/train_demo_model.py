@@ -1,18 +1,19 @@
 """Train the demo model (`models/demo-shapes/`) and its outline LoRA on this CPU.
 
-    python tools/train_demo_model.py                 # the committed model (about 60 min on a busy 2-core box)
+    python tools/train_demo_model.py                 # the committed model (about 40 min on a 2-core box)
     python tools/train_demo_model.py --quick         # a smoke run of the whole chain, ~2 min
     python tools/train_demo_model.py --resume 2b     # continue from the models in --out after phase 2b
 
-Each phase from a fixed seed (1 thread by default: outputs depend on the thread count):
+Each phase from a fixed seed (2 threads by default: outputs depend on the thread count):
 (1) an AutoencoderKL with 4 blocks (scale factor 8) learns the scenes of
 `tools/demo_shapes.py` from 48² crops; the scenes are then encoded once; (2a) a
 UNet2DConditionModel and a CLIPTextModel (word-level CLIP vocabulary) learn together to
-denoise them from their captions, 10 % of captions dropped for classifier-free guidance;
-(2b) the same with the noisiest timesteps weighted up; (2c) also the shape's latent cells;
-(3) a PEFT LoRA on the frozen UNet learns to draw the same captions as outlines.
-Progress lines go to stdout, every logged loss to `--log`. Combinations that
-`demo_shapes.is_held_out` names never appear: the quality bench draws those.
+denoise them from their captions with v-prediction (SD 2's objective), 10 % of captions
+dropped for classifier-free guidance; (2b) the same with the noisiest timesteps sampled
+more often; (2c) also the shape's latent cells weighted up; (3) a PEFT LoRA on the frozen
+UNet learns to draw the same captions as outlines. Progress lines go to stdout, every
+logged loss to `--log`. Combinations that `demo_shapes.is_held_out` names never appear:
+the quality bench draws those.
 """
 
 import argparse
@@ -220,33 +221,48 @@ def build_text_encoder(tokenizer):
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    return CLIPTextModel(config)
+    model = CLIPTextModel(config)
+    with torch.no_grad():
+        # Words start far apart (CLIP's own 0.02 makes them near-equal): with 0.02 "left" and
+        # "right" still gave nearly the same encoding after training, so the UNet never had
+        # a position word to follow and never learned to.
+        model.get_input_embeddings().weight.normal_(0.0, 1.0)
+    return model
 
 
 def build_unet():
     from diffusers import UNet2DConditionModel
 
+    # Attention at 8² and 4² (and the middle), none at the latent's full 16²: the caption
+    # places a shape on a coarse grid, and attention over 256 cells was a third of each step.
     return UNet2DConditionModel(
         sample_size=SIZE // 8,
         in_channels=4,
         out_channels=4,
-        block_out_channels=(64, 128, 128),
+        block_out_channels=(64, 96, 128),
         layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=TEXT_HIDDEN,
         attention_head_dim=8,
         norm_num_groups=32,
     )
 
 
-def build_scheduler():
+def build_scheduler(prediction_type: str = "v_prediction"):
     from diffusers import DDPMScheduler, EulerDiscreteScheduler
 
     # The training schedule is SD 1.5's; "trailing" makes sampling start at the last
     # training timestep, so backgrounds come from the prompt rather than the noise.
-    training = DDPMScheduler(**SD_BETAS, clip_sample=False)
-    sampling = EulerDiscreteScheduler(**SD_BETAS, steps_offset=1, timestep_spacing="trailing")
+    # With v-prediction the betas are rescaled to a zero terminal SNR (Lin et al., 2023): at
+    # SD's own last timestep 7 % of the picture is still in the noise, enough for a model to
+    # read a shape's place from it in training and then take it from pure noise when sampling
+    # (shapes wherever the noise leaned, whatever the prompt said). At zero SNR only the
+    # caption can say where the shape goes.
+    zero_snr = prediction_type == "v_prediction"
+    common = {**SD_BETAS, "prediction_type": prediction_type, "rescale_betas_zero_snr": zero_snr}
+    training = DDPMScheduler(**common, clip_sample=False)
+    sampling = EulerDiscreteScheduler(**common, steps_offset=1, timestep_spacing="trailing")
     return training, sampling
 
 
@@ -279,11 +295,15 @@ class Captions:
 def diffusion_loss(
     unet, text_encoder, noise_scheduler, latents, ids, generator, noise_offset: float, focus=False, masks=None
 ):
-    """Epsilon-prediction loss, Min-SNR-5 weighted. `focus` samples half the timesteps from
-    the noisiest 40 % and weights those by 1/SNR (capped at 20), i.e. by their error on the
-    clean picture: that is where the caption decides colours, background and position, and
-    where a plain epsilon loss is too small to teach it. `masks` (1 on the shape) weight the
-    shape's cells ×5: a small shape is a small part of a plain loss."""
+    """The diffusion loss for the scheduler's prediction type, Min-SNR-5 weighted.
+
+    v-prediction (SD 2's) learns the picture's layout from the noisiest timesteps, where the
+    caption alone decides where the shape goes: there v is nearly the clean picture, while
+    an epsilon model must get that from a residual the noise is 15 times larger than (it
+    learned colours but never positions). `focus` samples half the timesteps from the
+    noisiest 40 %; for epsilon it also weights those by 1/SNR (capped at 20), their error
+    on the clean picture. `masks` (1 on the shape) weight the shape's cells ×5: a small
+    shape is a small part of a plain loss."""
     batch = latents.shape[0]
     noise = torch.randn(latents.shape, generator=generator)
     if noise_offset:  # lets the model move whole-image colour, which plain noise hides
@@ -298,10 +318,18 @@ def diffusion_loss(
     prediction = unet(noisy, timesteps, encoded).sample
     alphas = noise_scheduler.alphas_cumprod[timesteps]
     snr = alphas / (1 - alphas)
-    weights = torch.clamp(snr, max=5.0) / snr
-    if focus:
-        weights = weights * torch.clamp(1 / snr, min=1.0, max=20.0)
-    error = F.mse_loss(prediction, noise, reduction="none")
+    if noise_scheduler.config.prediction_type == "v_prediction":
+        target = noise_scheduler.get_velocity(latents, noise, timesteps)
+        # v's error is (SNR + 1) × the clean picture's: plain v for the noisy half (the
+        # layout, down to zero SNR, where Min-SNR's own min(SNR, 5) / (SNR + 1) would be
+        # 0), capped at 5 × the picture's error for the nearly clean timesteps.
+        weights = torch.clamp(snr + 1, max=5.0) / (snr + 1)
+    else:
+        target = noise
+        weights = torch.clamp(snr, max=5.0) / snr
+        if focus:
+            weights = weights * torch.clamp(1 / snr, min=1.0, max=20.0)
+    error = F.mse_loss(prediction, target, reduction="none")
     if masks is not None:
         error = error * (1 + 4 * masks)
     per_sample = error.mean(dim=(1, 2, 3))
@@ -318,9 +346,8 @@ UNET_PHASES = {
 
 def train_unet(args, progress: Progress, tokenizer, scenes, latents, masks, phase, unet=None, text_encoder=None):
     """2a: UNet and text encoder from scratch, timesteps uniform. 2b: the noisiest
-    timesteps weighted up, where the caption decides. 2c: the same, the shape's cells too."""
-    from diffusers import DDPMScheduler
-
+    timesteps drawn more often, where the caption decides. 2c: the same, the shape's cells
+    weighted up too."""
     label, steps_flag, lr_flag, warmup, focus, weighted, offset = UNET_PHASES[phase]
     steps, peak = getattr(args, steps_flag), getattr(args, lr_flag)
     torch.manual_seed(args.seed + offset)
@@ -328,7 +355,7 @@ def train_unet(args, progress: Progress, tokenizer, scenes, latents, masks, phas
     generator = torch.Generator().manual_seed(args.seed + offset)
     if unet is None:
         unet, text_encoder = build_unet(), build_text_encoder(tokenizer)
-    noise_scheduler = DDPMScheduler(**SD_BETAS, clip_sample=False)
+    noise_scheduler = build_scheduler(args.prediction_type)[0]
     captions = Captions(tokenizer, rng, drop_caption=0.1, drop_attribute=0.08)
     parameters = list(unet.parameters()) + list(text_encoder.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=peak, weight_decay=1e-2)
@@ -359,7 +386,6 @@ def train_unet(args, progress: Progress, tokenizer, scenes, latents, masks, phas
 
 
 def train_lora(args, progress: Progress, tokenizer, unet, text_encoder, scenes, latents):
-    from diffusers import DDPMScheduler
     from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 
     torch.manual_seed(args.seed + 2)
@@ -373,7 +399,7 @@ def train_lora(args, progress: Progress, tokenizer, unet, text_encoder, scenes, 
     trainable = [p for name, p in unet.named_parameters() if "lora_" in name]
     for parameter in trainable:
         parameter.requires_grad_(True)
-    noise_scheduler = DDPMScheduler(**SD_BETAS, clip_sample=False)
+    noise_scheduler = build_scheduler(args.prediction_type)[0]
     captions = Captions(tokenizer, rng, drop_caption=0.1, drop_attribute=0.08)
     optimizer = torch.optim.AdamW(trainable, lr=args.lora_lr, weight_decay=0.0)
     unet.train()
@@ -450,25 +476,28 @@ def parse_args(argv=None):
     parser.add_argument("--lora-out", type=Path, default=ROOT / "models" / "demo-shapes-outline-lora.safetensors")
     parser.add_argument("--log", type=Path, default=ROOT / "docs" / "demo-training-log.tsv")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--vae-steps", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--vae-steps", type=int, default=2500)
     parser.add_argument("--vae-batch", type=int, default=12)
     parser.add_argument("--vae-crop", type=int, default=48, help="side of the training crops (multiple of 8)")
     parser.add_argument("--vae-lr", type=float, default=5e-4)
-    parser.add_argument("--images", type=int, default=5000, help="filled scenes encoded for the UNet")
-    parser.add_argument("--unet-steps", type=int, default=600)
+    parser.add_argument("--images", type=int, default=8000, help="filled scenes encoded for the UNet")
+    parser.add_argument("--unet-steps", type=int, default=1300)
     parser.add_argument("--unet-batch", type=int, default=48)
     parser.add_argument("--unet-lr", type=float, default=8e-4)
-    parser.add_argument("--focus-steps", type=int, default=400, help="phase 2b: noisy timesteps weighted up")
+    parser.add_argument("--focus-steps", type=int, default=600, help="phase 2b: noisy timesteps weighted up")
     parser.add_argument("--focus-lr", type=float, default=4e-4)
     parser.add_argument("--shape-steps", type=int, default=400, help="phase 2c: shape cells weighted up too")
     parser.add_argument("--shape-lr", type=float, default=3e-4)
     parser.add_argument(
-        "--resume", choices=["2a", "2b"], help="continue after this phase from the models in --out (same settings)"
+        "--resume",
+        choices=["vae", "2a", "2b", "2c"],
+        help="continue after this phase from the models in --out (same settings)",
     )
     parser.add_argument("--noise-offset", type=float, default=0.1)
+    parser.add_argument("--prediction-type", choices=["v_prediction", "epsilon"], default="v_prediction")
     parser.add_argument("--lora-images", type=int, default=1600, help="outline scenes encoded for the LoRA")
-    parser.add_argument("--lora-steps", type=int, default=200)
+    parser.add_argument("--lora-steps", type=int, default=400)
     parser.add_argument("--lora-batch", type=int, default=32)
     parser.add_argument("--lora-lr", type=float, default=2e-3)
     parser.add_argument("--print-every", type=int, default=50)
@@ -498,8 +527,9 @@ def main(argv=None) -> None:
 
         vae = AutoencoderKL.from_pretrained(args.out / "vae")
         scaling = vae.config.scaling_factor
-        unet = UNet2DConditionModel.from_pretrained(args.out / "unet")
-        text_encoder = CLIPTextModel.from_pretrained(args.out / "text_encoder")
+        if args.resume != "vae":
+            unet = UNet2DConditionModel.from_pretrained(args.out / "unet")
+            text_encoder = CLIPTextModel.from_pretrained(args.out / "text_encoder")
         progress.say(f"Resuming from {args.out} after phase {args.resume}")
     else:
         vae = train_vae(args, progress, scenes)
@@ -508,17 +538,17 @@ def main(argv=None) -> None:
     rng = random.Random(args.seed + 10)
     filled_scenes, filled, masks = encode_dataset(vae, rng, scenes, args.images, "filled")
     outline_scenes, outlined, _ = encode_dataset(vae, rng, scenes, args.lora_images, "outline")
-    if not args.resume:
+    if args.resume in (None, "vae"):
         scaling = 1.0 / float(filled.std())
         vae.register_to_config(scaling_factor=scaling)
         progress.say(f"Latent mean {float(filled.mean()):.3f}, std {float(filled.std()):.3f}: scaling {scaling:.4f}")
         unet = text_encoder = None
-    done = list(UNET_PHASES).index(args.resume) + 1 if args.resume else 0
+    done = list(UNET_PHASES).index(args.resume) + 1 if args.resume in UNET_PHASES else 0
     for phase in list(UNET_PHASES)[done:]:
         unet, text_encoder = train_unet(
             args, progress, tokenizer, filled_scenes, filled * scaling, masks, phase, unet, text_encoder
         )
-        save_pipeline(args.out, vae, unet, text_encoder, tokenizer, build_scheduler()[1])
+        save_pipeline(args.out, vae, unet, text_encoder, tokenizer, build_scheduler(args.prediction_type)[1])
         progress.say(f"Saved the pipeline after phase {phase} to {args.out}")
 
     state, config = train_lora(args, progress, tokenizer, unet, text_encoder, outline_scenes, outlined * scaling)

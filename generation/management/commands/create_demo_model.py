@@ -7,9 +7,9 @@ DEMO_NAME = "DeepImage demo: shapes"
 OLD_DEMO_NAME = "DeepImage demo (random weights)"  # what this command registered before the trained model
 DEMO_DESCRIPTION = (
     "A small Stable Diffusion 1.5-architecture model trained from scratch on a CPU (tools/train_demo_model.py), "
-    "128×128. It draws a roughly square or round shape in the colour you name (red, orange, yellow, green, blue, "
-    "purple, white, black) on the background colour you name, small or large. It does not yet follow position "
-    "words (left, right, top, bottom, centre) or shape words (circle, square, triangle) reliably. "
+    "128×128. It draws a shape in the colour you name (red, orange, yellow, green, blue, purple, white or black) "
+    "on the background colour you name, small or large, on the left, right, top, bottom or in the centre. "
+    "It does not yet draw the shape word you name (circle, square, triangle) reliably. "
     'Prompt in plain words, e.g. "a large red circle on the left, blue background"; other words are ignored.'
 )
 ADAPTER_NAME = "DeepImage demo: outline shapes (LoRA)"
