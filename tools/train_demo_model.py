@@ -1,6 +1,6 @@
 """Train the demo model (`models/demo-shapes/`) and its outline LoRA on this CPU.
 
-    python tools/train_demo_model.py                 # the committed model (about 40 min on a 2-core box)
+    python tools/train_demo_model.py                 # the committed model (about 36 min on a 2-core box)
     python tools/train_demo_model.py --quick         # a smoke run of the whole chain, ~2 min
     python tools/train_demo_model.py --resume 2b     # continue from the models in --out after phase 2b
 
