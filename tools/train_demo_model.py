@@ -3,6 +3,7 @@
     python tools/train_demo_model.py                 # the committed model (about 36 min on a 2-core box)
     python tools/train_demo_model.py --quick         # a smoke run of the whole chain, ~2 min
     python tools/train_demo_model.py --resume 2b     # continue from the models in --out after phase 2b
+    python tools/train_demo_model.py --resume vae    # keep --out's VAE, train the rest (--resume 2c: only the LoRA)
 
 Each phase from a fixed seed (2 threads by default: outputs depend on the thread count):
 (1) an AutoencoderKL with 4 blocks (scale factor 8) learns the scenes of
@@ -252,8 +253,8 @@ def build_unet():
 def build_scheduler(prediction_type: str = "v_prediction"):
     from diffusers import DDPMScheduler, EulerDiscreteScheduler
 
-    # The training schedule is SD 1.5's; "trailing" makes sampling start at the last
-    # training timestep, so backgrounds come from the prompt rather than the noise.
+    # SD 1.5's betas; "trailing" makes sampling start at the last training timestep, so
+    # backgrounds come from the prompt rather than the noise.
     # With v-prediction the betas are rescaled to a zero terminal SNR (Lin et al., 2023): at
     # SD's own last timestep 7 % of the picture is still in the noise, enough for a model to
     # read a shape's place from it in training and then take it from pure noise when sampling
@@ -485,7 +486,7 @@ def parse_args(argv=None):
     parser.add_argument("--unet-steps", type=int, default=1300)
     parser.add_argument("--unet-batch", type=int, default=48)
     parser.add_argument("--unet-lr", type=float, default=8e-4)
-    parser.add_argument("--focus-steps", type=int, default=600, help="phase 2b: noisy timesteps weighted up")
+    parser.add_argument("--focus-steps", type=int, default=600, help="phase 2b: noisy timesteps drawn more often")
     parser.add_argument("--focus-lr", type=float, default=4e-4)
     parser.add_argument("--shape-steps", type=int, default=400, help="phase 2c: shape cells weighted up too")
     parser.add_argument("--shape-lr", type=float, default=3e-4)
