@@ -1,7 +1,7 @@
 """How well the demo model draws what it is asked for, on combinations it never saw.
 
     python bench/demo_quality.py                      # 120 held-out prompts at the catalog defaults
-    python bench/demo_quality.py --guidance 3,5,7.5 --steps 10,20 --sampler Euler,"DPM++ 2M Karras"
+    python bench/demo_quality.py --guidance 2,1,3,5,7 --steps 12,20 --sampler Euler,UniPC --rescale 0,0.7
 
 Every prompt is a held-out combination of `tools/demo_shapes.py` (shape, colour, position,
 size, background never trained together); each picture goes through the engine, the
@@ -41,7 +41,7 @@ def bench_prompts(count: int, seed: int = 0):
     return random.Random(seed).sample(scenes, min(count, len(scenes)))
 
 
-def run_setting(engine, model: ModelSpec, scenes, steps, guidance, sampler, size, seed, batch=8):
+def run_setting(engine, model: ModelSpec, scenes, steps, guidance, sampler, size, seed, rescale=0.0):
     """Generate one picture per scene; returns (pictures, per-attribute accuracy, seconds)."""
     pictures, hits = [], {name: 0 for name in GOALS}
     started = time.perf_counter()
@@ -52,6 +52,7 @@ def run_setting(engine, model: ModelSpec, scenes, steps, guidance, sampler, size
             seed=seed + index,
             steps=steps,
             guidance_scale=guidance,
+            guidance_rescale=rescale,
             sampler=sampler,
             width=size,
             height=size,
@@ -92,8 +93,9 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--prompts", type=int, default=120)
     parser.add_argument("--steps", default="20", help="comma-separated")
-    parser.add_argument("--guidance", default="5", help="comma-separated")
+    parser.add_argument("--guidance", default="2", help="comma-separated")
     parser.add_argument("--sampler", default="Euler", help="comma-separated A1111 names")
+    parser.add_argument("--rescale", default="0", help="guidance rescale (CFG Rescale phi), comma-separated")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
@@ -105,33 +107,45 @@ def main(argv=None) -> None:
     engine, model = Engine(), ModelSpec(args.model, family="sd15")
     scenes = bench_prompts(args.prompts)
     settings = [
-        (int(steps), float(guidance), sampler)
+        (int(steps), float(guidance), sampler, float(rescale))
         for sampler in args.sampler.split(",")
         for steps in args.steps.split(",")
         for guidance in args.guidance.split(",")
+        for rescale in args.rescale.split(",")
     ]
     print(f"{len(scenes)} held-out prompts, {args.size}², model {args.model}")
     header = (
-        f"{'sampler':18s} {'steps':>5s} {'cfg':>5s} | " + " ".join(f"{name:>10s}" for name in GOALS) + " |  s/image"
+        f"{'sampler':18s} {'steps':>5s} {'cfg':>5s} {'phi':>4s} | "
+        + " ".join(f"{name:>10s}" for name in GOALS)
+        + " |  s/image"
     )
     print(header)
-    print(f"{'goal':31s} | " + " ".join(f"{goal:>10.0%}" for goal in GOALS.values()) + " |")
+    print(f"{'goal':36s} | " + " ".join(f"{goal:>10.0%}" for goal in GOALS.values()) + " |")
     print("-" * len(header))
-    for k, (steps, guidance, sampler) in enumerate(settings):
-        pictures, accuracy, seconds = run_setting(engine, model, scenes, steps, guidance, sampler, args.size, args.seed)
+    for k, (steps, guidance, sampler, rescale) in enumerate(settings):
+        pictures, accuracy, seconds = run_setting(
+            engine, model, scenes, steps, guidance, sampler, args.size, args.seed, rescale
+        )
         marks = " ".join(f"{accuracy[name]:>9.1%}{' ' if accuracy[name] >= GOALS[name] else '*'}" for name in GOALS)
-        print(f"{sampler:18s} {steps:5d} {guidance:5.1f} | {marks} | {seconds / len(scenes):8.3f}", flush=True)
+        print(
+            f"{sampler:18s} {steps:5d} {guidance:5.1f} {rescale:4.1f} | {marks} | {seconds / len(scenes):8.3f}",
+            flush=True,
+        )
         if k == 0 and not args.no_sheet:
-            title = f"Demo shapes model, held-out prompts: {sampler}, {steps} steps, CFG {guidance}, seeds {args.seed}+"
+            title = (
+                f"Demo shapes model, held-out prompts: {sampler}, {steps} steps, CFG {guidance}"
+                f"{f', rescale {rescale}' if rescale else ''}, seeds {args.seed}+"
+            )
             contact_sheet(pictures, scenes, args.sheet, title)
     print("(* below its goal)")
-    steps, guidance, sampler = settings[0]
+    steps, guidance, sampler, rescale = settings[0]
     four = GenerationRequest(
         model=model,
         prompt="a large red circle on the left, blue background",
         seed=1,
         steps=steps,
         guidance_scale=guidance,
+        guidance_rescale=rescale,
         sampler=sampler,
         width=args.size,
         height=args.size,

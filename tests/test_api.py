@@ -209,3 +209,25 @@ def test_anonymous_is_refused_everywhere(team):
     client = APIClient()
     for url in ("/api/v1/models/", "/api/v1/projects/", generations_url(team.project.id)):
         assert client.get(url).status_code == 401
+
+
+def test_a_sampler_the_models_noise_schedule_cannot_run_is_a_400_naming_it(
+    team, api_as, django_capture_on_commit_callbacks
+):
+    """The demo model's schedule ends at zero signal: DPM++ 2M Karras would crash in
+    diffusers there, so the submission is refused before anything is written; the same
+    sampler without Karras spacing is accepted."""
+    from django.core.management import call_command
+
+    call_command("create_demo_model", verbosity=0)
+    demo = ModelEntry.objects.get(kind=ModelEntry.Kind.BASE, name="DeepImage demo: shapes")
+    body = {"model": demo.id, "prompt": "a large red circle in the centre, white background", "steps": 30}
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        refused = api_as(team.bob).post(generations_url(team.project.id), body | {"sampler": "DPM++ 2M Karras"})
+    assert refused.status_code == 400, refused.content
+    assert "Karras spacing" in str(refused.json()["sampler"])
+    assert not GenerationSession.objects.exists() and enqueued == []
+
+    accepted = api_as(team.bob).post(generations_url(team.project.id), body | {"sampler": "DPM++ 2M"})
+    assert accepted.status_code == 201, accepted.content

@@ -1,9 +1,9 @@
 """Train the demo model (`models/demo-shapes/`) and its outline LoRA on this CPU.
 
-    python tools/train_demo_model.py                 # the committed model (about 36 min on a 2-core box)
+    python tools/train_demo_model.py                 # the committed model (29 min on a 2-core box)
     python tools/train_demo_model.py --quick         # a smoke run of the whole chain, ~2 min
     python tools/train_demo_model.py --resume 2b     # continue from the models in --out after phase 2b
-    python tools/train_demo_model.py --resume vae    # keep --out's VAE, train the rest (--resume 2c: only the LoRA)
+    python tools/train_demo_model.py --resume vae    # keep --out's VAE, train the rest (--resume 2d: only the LoRA)
 
 Each phase from a fixed seed (2 threads by default: outputs depend on the thread count):
 (1) an AutoencoderKL with 4 blocks (scale factor 8) learns the scenes of
@@ -11,10 +11,11 @@ Each phase from a fixed seed (2 threads by default: outputs depend on the thread
 UNet2DConditionModel and a CLIPTextModel (word-level CLIP vocabulary) learn together to
 denoise them from their captions with v-prediction (SD 2's objective), 10 % of captions
 dropped for classifier-free guidance; (2b) the same with the noisiest timesteps sampled
-more often; (2c) also the shape's latent cells weighted up; (3) a PEFT LoRA on the frozen
-UNet learns to draw the same captions as outlines. Progress lines go to stdout, every
-logged loss to `--log`. Combinations that `demo_shapes.is_held_out` names never appear:
-the quality bench draws those.
+more often; (2c) also the shape's latent cells weighted up; (2d) the shape's cells still
+weighted, timesteps uniform again: the less noisy steps draw the shape's edges and
+corners; (3) a PEFT LoRA on the frozen UNet learns to draw the same captions as outlines.
+Progress lines go to stdout, every logged loss to `--log`. Combinations that
+`demo_shapes.is_held_out` names never appear: the quality bench draws those.
 """
 
 import argparse
@@ -342,13 +343,14 @@ UNET_PHASES = {
     "2a": ("unet", "unet_steps", "unet_lr", 100, False, False, 1),
     "2b": ("unet+", "focus_steps", "focus_lr", 30, True, False, 3),
     "2c": ("shape", "shape_steps", "shape_lr", 30, True, True, 4),
+    "2d": ("edge", "edge_steps", "edge_lr", 30, False, True, 5),
 }
 
 
 def train_unet(args, progress: Progress, tokenizer, scenes, latents, masks, phase, unet=None, text_encoder=None):
     """2a: UNet and text encoder from scratch, timesteps uniform. 2b: the noisiest
     timesteps drawn more often, where the caption decides. 2c: the same, the shape's cells
-    weighted up too."""
+    weighted up too. 2d: the shape's cells weighted, every timestep: its edges."""
     label, steps_flag, lr_flag, warmup, focus, weighted, offset = UNET_PHASES[phase]
     steps, peak = getattr(args, steps_flag), getattr(args, lr_flag)
     torch.manual_seed(args.seed + offset)
@@ -490,9 +492,11 @@ def parse_args(argv=None):
     parser.add_argument("--focus-lr", type=float, default=4e-4)
     parser.add_argument("--shape-steps", type=int, default=400, help="phase 2c: shape cells weighted up too")
     parser.add_argument("--shape-lr", type=float, default=3e-4)
+    parser.add_argument("--edge-steps", type=int, default=900, help="phase 2d: every timestep, shape cells weighted")
+    parser.add_argument("--edge-lr", type=float, default=3e-4)
     parser.add_argument(
         "--resume",
-        choices=["vae", "2a", "2b", "2c"],
+        choices=["vae", "2a", "2b", "2c", "2d"],
         help="continue after this phase from the models in --out (same settings)",
     )
     parser.add_argument("--noise-offset", type=float, default=0.1)
@@ -505,7 +509,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few steps of everything: checks the chain, not quality")
     args = parser.parse_args(argv)
     if args.quick:
-        args.vae_steps, args.unet_steps, args.focus_steps, args.shape_steps, args.lora_steps = 40, 20, 10, 10, 10
+        args.vae_steps, args.unet_steps, args.focus_steps, args.shape_steps, args.edge_steps = 40, 20, 10, 10, 10
+        args.lora_steps = 10
         args.images, args.lora_images, args.print_every = 256, 128, 5
     return args
 

@@ -23,7 +23,7 @@ from .requests import (
     JobHooks,
     StepProgress,
 )
-from .samplers import check_sampler, sampler_name_of
+from .samplers import check_sampler, check_sampler_fits, local_scheduler_config, sampler_name_of
 
 VAE_TILING_PIXELS = 1536 * 1536  # above this the VAE decodes in tiles to bound its memory
 
@@ -46,6 +46,8 @@ def check_request(request: GenerationRequest) -> None:
         raise InvalidRequest("strength", "Steps × denoising strength is below one step: raise either.")
     check_limits(request)
     check_sampler(request.sampler)
+    if request.sampler and (config := local_scheduler_config(request.model.source)):
+        check_sampler_fits(request.sampler, config)  # a local folder tells before loading; others when loaded
     if request.guidance_rescale and not supports_guidance_rescale(request.model.family, request.mode):
         raise InvalidRequest(
             "guidance_rescale", "Guidance rescale works in text-to-image, and in every mode of SDXL models."
@@ -88,9 +90,11 @@ def supports_guidance_rescale(family: str, mode: str) -> bool:
 
 
 def check_model_fits(model: LoadedModel, request: GenerationRequest) -> None:
-    """What only the loaded weights tell: a 9-channel UNet only inpaints."""
+    """What only the loaded weights tell: a 9-channel UNet only inpaints; a sampler that
+    cannot run on the model's noise schedule."""
     if model.is_inpainting_model and request.mode != "inpaint":
         raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
+    check_sampler_fits(request.sampler, model.base_scheduler_config)
 
 
 def generate_images(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:

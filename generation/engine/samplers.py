@@ -1,8 +1,13 @@
 """Sampler names users know (A1111's), mapped to diffusers schedulers.
 
 Each scheduler is built from the model's own scheduler config, so what the model was
-trained with (v-prediction, timestep spacing, beta schedule) carries over.
+trained with (v-prediction, timestep spacing, beta schedule) carries over; the samplers
+that cannot run on a given noise schedule are refused by name.
 """
+
+import inspect
+import json
+from pathlib import Path
 
 from .requests import InvalidRequest
 
@@ -40,13 +45,48 @@ def check_sampler(name: str) -> None:
         raise InvalidRequest("sampler", f"Unknown sampler {name!r}; choose one of: {', '.join(SAMPLER_NAMES)}.")
 
 
+def check_sampler_fits(name: str, base_config) -> None:
+    """Refuse a Karras sampler on a zero-terminal-SNR schedule (`rescale_betas_zero_snr`)
+    where the scheduler honours it: the Karras ramp then starts at sigma 4096, puts most
+    steps on timesteps 999 and 998, and diffusers' multistep solver runs past its own
+    sigmas on the duplicates (IndexError; huggingface/diffusers#12771)."""
+    import diffusers
+
+    if not (name and dict(base_config).get("rescale_betas_zero_snr")):
+        return
+    class_name, extra = SAMPLERS[name]
+    honoured = "rescale_betas_zero_snr" in inspect.signature(getattr(diffusers, class_name)).parameters
+    if extra.get("use_karras_sigmas") and honoured:
+        others = ", ".join(
+            other for other, (_, other_extra) in SAMPLERS.items() if not other_extra.get("use_karras_sigmas")
+        )
+        raise InvalidRequest(
+            "sampler",
+            f"{name} does not suit this model: its noise schedule ends at zero signal, where Karras "
+            f"spacing crowds the steps at the very start. Choose one of: {others}.",
+        )
+
+
+def local_scheduler_config(source: str) -> dict | None:
+    """The scheduler config of a local diffusers folder, or None (hub ids, single files)."""
+    path = Path(source) / "scheduler" / "scheduler_config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def make_scheduler(name: str, base_config):
     """A new scheduler for sampler `name`, configured from the model's `base_config`."""
     import diffusers
 
     check_sampler(name)
+    check_sampler_fits(name, base_config)
     class_name, extra = SAMPLERS[name]
     config = {key: value for key, value in dict(base_config).items() if key not in _RESET_KEYS}
+    # Latents are not bounded to [-1, 1]: DDIM and DDPM clip their estimate of the clean
+    # sample by default, which a config saved by a scheduler without the key (Euler's) leaves on.
+    config.setdefault("clip_sample", False)
     return getattr(diffusers, class_name).from_config(config, **extra)
 
 
