@@ -116,13 +116,10 @@ def test_the_background_word_sets_the_background(picture):
         assert read_picture(image).background == "purple", seed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Issue 12 not met: guidance 1 already draws the named colours (10.1 RGB off on average here) and "
-    "guidance 7 over-shoots (15.4: pinched shapes, specks; CFG rescale 0.7 does not help); guidance 2, the "
-    "catalog default, is the best setting (8.0).",
-)
-def test_guidance_7_follows_the_prompt_better_than_guidance_1(picture):
+@pytest.fixture
+def colour_miss(picture):
+    """colour_miss(guidance) -> how far, in RGB, the background and shape colours of 8
+    pictures (4 prompts × 2 seeds, 12 Euler steps) are from the named ones, on average."""
     scenes = [
         Scene("circle", "red", "left", "large", "blue"),
         Scene("square", "yellow", "bottom", "large", "black"),
@@ -131,7 +128,6 @@ def test_guidance_7_follows_the_prompt_better_than_guidance_1(picture):
     ]
 
     def miss(guidance: float) -> float:
-        """How far, in RGB, the pictures' background and shape colours are from the named ones."""
         total = 0.0
         for k, scene in enumerate(scenes):
             for seed in (21 + k, 31 + k):
@@ -142,8 +138,24 @@ def test_guidance_7_follows_the_prompt_better_than_guidance_1(picture):
                 total += np.linalg.norm(shape - COLOURS[scene.colour])
         return total / (2 * len(scenes))
 
-    strong, weak = miss(7.0), miss(1.0)
-    assert strong < 0.8 * weak
+    return miss
+
+
+def test_guidance_at_the_catalog_default_follows_the_prompt_better_than_guidance_1(colour_miss):
+    """Classifier-free guidance 2 (the demo model's default) brings the colours closer to
+    the named ones than the conditional model alone (about 8 against 10 RGB off): guidance
+    reaches the sampler and pushes away from the unconditional prediction."""
+    assert colour_miss(2.0) < 0.9 * colour_miss(1.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Issue 12 not met: guidance 1 already draws the named colours (10.1 RGB off on average here) and "
+    "guidance 7 over-shoots (15.4: pinched shapes, specks; CFG rescale 0.7 does not help); guidance 2, the "
+    "catalog default, is the best setting (8.0).",
+)
+def test_guidance_7_follows_the_prompt_better_than_guidance_1(colour_miss):
+    assert colour_miss(7.0) < 0.8 * colour_miss(1.0)
 
 
 def test_a_colour_in_the_negative_prompt_is_avoided(picture):
