@@ -193,6 +193,47 @@ def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_st
     assert session.images.count() == 4
 
 
+def test_a_new_users_first_run_of_the_demo_model_draws_what_they_typed(team, live_stack, chromium_path, output_dir):
+    """As after `make run`: the committed demo model is the only one in the catalog; Bob
+    types a prompt, keeps the model's defaults (20 Euler steps, guidance 2, 128², 4 images)
+    and gets the shape, colour, place and background he typed, read back from the
+    images the browser received."""
+    import io
+    from urllib.parse import urljoin
+
+    from django.core.management import call_command
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from tools.demo_shapes import read_picture
+
+    call_command("create_demo_model", verbosity=0)
+    with sync_playwright() as playwright:
+        browser, page = log_in(playwright, f"http://{live_stack}/", "bob", chromium_path)
+        page.click("text=Posters")
+        form_ready(page)
+        expect(page.locator("#model option:checked")).to_have_text(re.compile("DeepImage demo: shapes"))
+        expect(page.locator("#guidance_scale")).to_have_value("2")
+        page.fill("#prompt", "a large red circle on the left, blue background")
+        page.fill("#seed", "7")
+        page.click("#generate")
+
+        expect(page.locator("#progress-label")).to_have_text("Done", timeout=120_000)
+        images = page.locator("#results figure img")
+        expect(images).to_have_count(4)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth === 128)"
+        )
+        page.screenshot(path=str(output_dir / "workspace-demo-model-1280.png"), full_page=True)
+        sources = [images.nth(k).get_attribute("src") for k in range(4)]
+        pictures = [Image.open(io.BytesIO(page.request.get(urljoin(page.url, src)).body())) for src in sources]
+        browser.close()
+
+    readings = [read_picture(picture) for picture in pictures]
+    assert [(r.colour, r.position, r.background) for r in readings] == [("red", "left", "blue")] * 4
+    assert sum(r.shape == "circle" for r in readings) >= 3
+
+
 def test_a_viewer_follows_a_run_live_from_queued_to_its_images(
     team, tiny_model, live_stack, job_ahead, chromium_path, output_dir
 ):
