@@ -150,6 +150,13 @@ def database_config() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # A bounded pool per process (Django's psycopg pool): under a burst of callers each
+        # request thread would otherwise open its own connection, and a hundred waiting
+        # A1111 calls exhausted PostgreSQL's default 100 ("too many clients already"). A
+        # request beyond the pool waits up to `timeout` seconds for a connection.
+        size = int(os.environ.get("DEEPIMAGE_DB_POOL_SIZE", "20"))
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": size, "timeout": 30}
     return config
 
 
