@@ -49,6 +49,20 @@ def form_ready(page) -> None:
     expect(page.locator("#generate")).to_be_enabled()
 
 
+def wait_for_results(page, count: int, width: int, timeout: int):
+    """Wait until the run is done and its `count` result images have loaded at `width` pixels."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#progress-label")).to_have_text("Done", timeout=timeout)
+    images = page.locator("#results figure img")
+    expect(images).to_have_count(count)
+    page.wait_for_function(
+        "width => [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth === width)",
+        arg=width,
+    )
+    return images
+
+
 def api_client(live_stack: str, user) -> StackClient:
     """The live stack's API as `user` (create it before Playwright starts: it touches the ORM)."""
     return StackClient(live_stack, Token.objects.get_or_create(user=user)[0].key)
@@ -175,12 +189,7 @@ def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_st
         page.fill("#seed", "99")
         page.click("#generate")
 
-        expect(page.locator("#progress-label")).to_have_text("Done", timeout=60_000)
-        images = page.locator("#results figure img")
-        expect(images).to_have_count(4)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('#results img')].every(img => img.complete && img.naturalWidth === 64)"
-        )
+        wait_for_results(page, count=4, width=64, timeout=60_000)
         expect(page.locator("#results figcaption").first).to_have_text("seed 99 · 64×64")
         expect(page.locator(".history-item .status").first).to_have_text("Succeeded")
         page.screenshot(path=str(output_dir / "workspace-1280.png"), full_page=True)
@@ -218,12 +227,7 @@ def test_a_new_users_first_run_of_the_demo_model_draws_what_they_typed(team, liv
         page.fill("#seed", "7")
         page.click("#generate")
 
-        expect(page.locator("#progress-label")).to_have_text("Done", timeout=120_000)
-        images = page.locator("#results figure img")
-        expect(images).to_have_count(4)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth === 128)"
-        )
+        images = wait_for_results(page, count=4, width=128, timeout=120_000)
         page.screenshot(path=str(output_dir / "workspace-demo-model-1280.png"), full_page=True)
         sources = [images.nth(k).get_attribute("src") for k in range(4)]
         pictures = [Image.open(io.BytesIO(page.request.get(urljoin(page.url, src)).body())) for src in sources]

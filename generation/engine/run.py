@@ -90,11 +90,10 @@ def supports_guidance_rescale(family: str, mode: str) -> bool:
 
 
 def check_model_fits(model: LoadedModel, request: GenerationRequest) -> None:
-    """What only the loaded weights tell: a 9-channel UNet only inpaints; a sampler that
-    cannot run on the model's noise schedule."""
+    """What only the loaded weights tell: a 9-channel UNet only inpaints. (A sampler that
+    cannot run on the model's noise schedule is refused where its scheduler is made.)"""
     if model.is_inpainting_model and request.mode != "inpaint":
         raise InvalidRequest("mode", "This is an inpainting checkpoint: use it in inpainting mode.")
-    check_sampler_fits(request.sampler, model.base_scheduler_config)
 
 
 def generate_images(model: LoadedModel, request: GenerationRequest, hooks: JobHooks) -> GenerationResult:
