@@ -1,7 +1,7 @@
 """How well the demo model draws what it is asked for, on combinations it never saw.
 
     python bench/demo_quality.py                      # 120 held-out prompts at the catalog defaults
-    python bench/demo_quality.py --guidance 2,1,3,5,7 --steps 12,20 --sampler Euler,UniPC --rescale 0,0.7
+    python bench/demo_quality.py --guidance 2,1,3,5,7 --guidance-end 0.6,1 --steps 12,20 --sampler Euler,UniPC
 
 Every prompt is a held-out combination of `tools/demo_shapes.py` (shape, colour, position,
 size, background never trained together); each picture goes through the engine, the
@@ -13,10 +13,10 @@ writes a 4×4 contact sheet of the first setting with its prompts.
 
 import argparse
 import os
-import random
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,35 +29,49 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from generation.engine import Engine, GenerationRequest, ModelSpec  # noqa: E402
-from tools.demo_shapes import held_out_scenes, read_picture, score  # noqa: E402
+from tools.demo_shapes import bench_scenes, read_picture, score  # noqa: E402
 
 GOALS = {"colour": 0.9, "background": 0.9, "position": 0.8, "shape": 0.7}
 DEFAULT_MODEL = ROOT / "models" / "demo-shapes"
 DEFAULT_SHEET = ROOT / "docs" / "demo-contact-sheet.png"
 
 
-def bench_prompts(count: int, seed: int = 0):
-    scenes = held_out_scenes()
-    return random.Random(seed).sample(scenes, min(count, len(scenes)))
+class Setting(NamedTuple):
+    sampler: str
+    steps: int
+    guidance: float
+    guidance_end: float
+    rescale: float
+
+    def request(self, model: ModelSpec, prompt: str, seed: int, size: int, **fields) -> GenerationRequest:
+        return GenerationRequest(
+            model=model,
+            prompt=prompt,
+            seed=seed,
+            steps=self.steps,
+            guidance_scale=self.guidance,
+            guidance_end=self.guidance_end,
+            guidance_rescale=self.rescale,
+            sampler=self.sampler,
+            width=size,
+            height=size,
+            **fields,
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sampler}, {self.steps} steps, CFG {self.guidance:g}"
+            + (f" to {self.guidance_end:.0%} of the steps" if self.guidance_end < 1 else "")
+            + (f", rescale {self.rescale:g}" if self.rescale else "")
+        )
 
 
-def run_setting(engine, model: ModelSpec, scenes, steps, guidance, sampler, size, seed, rescale=0.0):
+def run_setting(engine, model: ModelSpec, scenes, setting: Setting, size, seed):
     """Generate one picture per scene; returns (pictures, per-attribute accuracy, seconds)."""
     pictures, hits = [], {name: 0 for name in GOALS}
     started = time.perf_counter()
     for index, scene in enumerate(scenes):
-        request = GenerationRequest(
-            model=model,
-            prompt=scene.caption(),
-            seed=seed + index,
-            steps=steps,
-            guidance_scale=guidance,
-            guidance_rescale=rescale,
-            sampler=sampler,
-            width=size,
-            height=size,
-            preview_every=0,
-        )
+        request = setting.request(model, scene.caption(), seed + index, size, preview_every=0)
         picture = engine.generate(request).pictures[0].image
         pictures.append(picture)
         for name, ok in score(read_picture(picture), scene).items():
@@ -93,7 +107,10 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--prompts", type=int, default=120)
     parser.add_argument("--steps", default="20", help="comma-separated")
-    parser.add_argument("--guidance", default="2", help="comma-separated")
+    parser.add_argument("--guidance", default="5", help="comma-separated (the catalog's 5)")
+    parser.add_argument(
+        "--guidance-end", default="0.6", help="fraction of the steps guided (the catalog's 0.6), comma-separated"
+    )
     parser.add_argument("--sampler", default="Euler", help="comma-separated A1111 names")
     parser.add_argument("--rescale", default="0", help="guidance rescale (CFG Rescale phi), comma-separated")
     parser.add_argument("--size", type=int, default=128)
@@ -105,58 +122,43 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
 
     engine, model = Engine(), ModelSpec(args.model, family="sd15")
-    scenes = bench_prompts(args.prompts)
+    scenes = bench_scenes(args.prompts)
     settings = [
-        (int(steps), float(guidance), sampler, float(rescale))
+        Setting(sampler, int(steps), float(guidance), float(end), float(rescale))
         for sampler in args.sampler.split(",")
         for steps in args.steps.split(",")
+        for end in args.guidance_end.split(",")
         for guidance in args.guidance.split(",")
         for rescale in args.rescale.split(",")
     ]
     print(f"{len(scenes)} held-out prompts, {args.size}², model {args.model}")
     header = (
-        f"{'sampler':18s} {'steps':>5s} {'cfg':>5s} {'phi':>4s} | "
+        f"{'sampler':18s} {'steps':>5s} {'cfg':>5s} {'end':>4s} {'phi':>4s} | "
         + " ".join(f"{name:>10s}" for name in GOALS)
         + " |  s/image"
     )
     print(header)
-    print(f"{'goal':36s} | " + " ".join(f"{goal:>10.0%}" for goal in GOALS.values()) + " |")
+    print(f"{'goal':41s} | " + " ".join(f"{goal:>10.0%}" for goal in GOALS.values()) + " |")
     print("-" * len(header))
-    for k, (steps, guidance, sampler, rescale) in enumerate(settings):
-        pictures, accuracy, seconds = run_setting(
-            engine, model, scenes, steps, guidance, sampler, args.size, args.seed, rescale
-        )
+    for k, setting in enumerate(settings):
+        pictures, accuracy, seconds = run_setting(engine, model, scenes, setting, args.size, args.seed)
         marks = " ".join(f"{accuracy[name]:>9.1%}{' ' if accuracy[name] >= GOALS[name] else '*'}" for name in GOALS)
         print(
-            f"{sampler:18s} {steps:5d} {guidance:5.1f} {rescale:4.1f} | {marks} | {seconds / len(scenes):8.3f}",
+            f"{setting.sampler:18s} {setting.steps:5d} {setting.guidance:5.1f} {setting.guidance_end:4.2f} "
+            f"{setting.rescale:4.1f} | {marks} | {seconds / len(scenes):8.3f}",
             flush=True,
         )
         if k == 0 and not args.no_sheet:
-            title = (
-                f"Demo shapes model, held-out prompts: {sampler}, {steps} steps, CFG {guidance}"
-                f"{f', rescale {rescale}' if rescale else ''}, seeds {args.seed}+"
-            )
+            title = f"Demo shapes model, held-out prompts: {setting}, seeds {args.seed}+"
             contact_sheet(pictures, scenes, args.sheet, title)
     print("(* below its goal)")
-    steps, guidance, sampler, rescale = settings[0]
-    four = GenerationRequest(
-        model=model,
-        prompt="a large red circle on the left, blue background",
-        seed=1,
-        steps=steps,
-        guidance_scale=guidance,
-        guidance_rescale=rescale,
-        sampler=sampler,
-        width=args.size,
-        height=args.size,
-        num_images=4,
-    )
+    four = settings[0].request(model, "a large red circle on the left, blue background", 1, args.size, num_images=4)
     times = []
     for _ in range(3):
         started = time.perf_counter()
         engine.generate(four)
         times.append(time.perf_counter() - started)
-    print(f"4 images, {sampler}, {steps} steps, CFG {guidance}, {args.size}²: median {sorted(times)[1]:.2f} s of 3")
+    print(f"4 images, {settings[0]}, {args.size}²: median {sorted(times)[1]:.2f} s of 3")
     if not args.no_sheet:
         print(f"Contact sheet: {args.sheet}")
 

@@ -37,6 +37,7 @@ class ModelEntryAdmin(admin.ModelAdmin):
                 "fields": [
                     "default_steps",
                     "default_guidance_scale",
+                    "default_guidance_end",
                     "default_width",
                     "default_height",
                     "default_sampler",

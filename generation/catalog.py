@@ -32,6 +32,7 @@ def adapter_verify(entry: str, *, weight=1.0, seed=1234, steps=None, size=None) 
         seed=seed,
         steps=steps or base.default_steps,
         guidance_scale=base.default_guidance_scale,
+        guidance_end=base.default_guidance_end,
         width=size or base.default_width,
         height=size or base.default_height,
         sampler=base.default_sampler,

@@ -23,6 +23,7 @@ LINEAGE_KEYS = (
     "eta",
     "clip_skip",
     "guidance_rescale",
+    "guidance_end",
 )
 MAX_ANCESTORS = 200
 MAX_DESCENDANTS = 300

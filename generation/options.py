@@ -45,6 +45,7 @@ def generation_options() -> dict:
             "strength": limits.STRENGTH.as_dict(),
             "eta": limits.ETA.as_dict(),
             "guidance_rescale": limits.GUIDANCE_RESCALE.as_dict(),
+            "guidance_end": limits.GUIDANCE_END.as_dict(),
             "clip_skip": limits.CLIP_SKIP.as_dict(),
             "adapter_weight": limits.ADAPTER_WEIGHT.as_dict(),
             "compared_models": limits.COMPARED_MODELS.as_dict(),

@@ -34,6 +34,7 @@ def engine_request(
         eta=session.eta,
         clip_skip=session.clip_skip,
         guidance_rescale=session.guidance_rescale,
+        guidance_end=session.guidance_end,
         strength=session.strength,
         resize_mode=session.resize_mode,
         init_image=init_image,

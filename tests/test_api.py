@@ -35,6 +35,8 @@ def valid(tiny_model):
         ({"eta": 1.5}, "eta"),
         ({"clip_skip": 13}, "clip_skip"),
         ({"guidance_rescale": -0.1}, "guidance_rescale"),
+        ({"guidance_end": 1.01}, "guidance_end"),
+        ({"guidance_end": -0.5}, "guidance_end"),
         ({"resize_mode": "zoom"}, "resize_mode"),
         ({"adapters": [{"id": 999_999, "weight": 1}]}, "adapters"),
         ({"adapters": "not json"}, "adapters"),
@@ -96,7 +98,22 @@ def test_omitted_parameters_come_from_the_model_defaults_and_the_seed_is_real(te
     body = response.json()
     assert (body["steps"], body["width"], body["height"]) == (4, 64, 64)
     assert body["guidance_scale"] == tiny_model.default_guidance_scale
+    assert body["guidance_end"] == tiny_model.default_guidance_end == 1.0
     assert 0 <= body["seed"] < 2**32
+
+
+def test_guidance_end_comes_from_the_model_unless_given(team, api_as, tiny_model):
+    tiny_model.default_guidance_end = 0.6
+    tiny_model.save()
+    url = generations_url(team.project.id)
+
+    client, fields = api_as(team.alice), {"model": tiny_model.id, "prompt": "x"}
+    omitted = client.post(url, fields, format="json").json()
+    given = client.post(url, fields | {"guidance_end": 1}, format="json").json()
+
+    assert (omitted["guidance_end"], given["guidance_end"]) == (0.6, 1.0)
+    catalog = {entry["id"]: entry for entry in api_as(team.alice).get("/api/v1/models/").json()}
+    assert catalog[tiny_model.id]["default_guidance_end"] == 0.6
 
 
 def test_viewer_cannot_generate(team, api_as, valid):

@@ -204,7 +204,8 @@ def test_member_logs_in_generates_and_sees_four_images(team, tiny_model, live_st
 
 def test_a_new_users_first_run_of_the_demo_model_draws_what_they_typed(team, live_stack, chromium_path, output_dir):
     """As after `make run`: the committed demo model is the only one in the catalog; Bob
-    types a prompt, keeps the model's defaults (20 Euler steps, guidance 2, 128², 4 images)
+    types a prompt, keeps the model's defaults (20 Euler steps, guidance 5 on the first 60 %
+    of them, 128², 4 images)
     and gets the shape, colour, place and background he typed, read back from the
     images the browser received."""
     import io
@@ -222,7 +223,8 @@ def test_a_new_users_first_run_of_the_demo_model_draws_what_they_typed(team, liv
         page.click("text=Posters")
         form_ready(page)
         expect(page.locator("#model option:checked")).to_have_text(re.compile("DeepImage demo: shapes"))
-        expect(page.locator("#guidance_scale")).to_have_value("2")
+        expect(page.locator("#guidance_scale")).to_have_value("5")
+        expect(page.locator("#guidance_end")).to_have_value("0.6")
         page.fill("#prompt", "a large red circle on the left, blue background")
         page.fill("#seed", "7")
         page.click("#generate")

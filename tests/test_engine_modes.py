@@ -1,5 +1,7 @@
 """Every mode, family, sampler and resize mode of the engine, on real tiny pipelines."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -163,6 +165,57 @@ def test_eta_clip_skip_and_guidance_rescale_change_the_image(engine, tiny_family
     for change in ({"eta": 1.0}, {"clip_skip": 2}, {"guidance_rescale": 0.7}):
         changed = pixels(engine.generate(job(folder, sampler="DDIM", **change)).pictures[0])
         assert not np.array_equal(plain, changed), change
+
+
+@pytest.fixture
+def unet_batches(engine):
+    """unet_batches(request) -> the engine's result and the batch size of every UNet call it made."""
+
+    def run(request):
+        engine.load(request.model)
+        unet = engine.cache.get(request.model).pipeline.unet
+        batches = []
+        hook = unet.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
+        try:
+            return engine.generate(request), batches
+        finally:
+            hook.remove()
+
+    return run
+
+
+@pytest.mark.parametrize("family", ["sd15", "sd21", "sdxl"])
+@pytest.mark.parametrize("mode", MODES)
+def test_guidance_ends_after_its_fraction_of_the_steps_in_every_mode(tiny_family_dir, family, mode, job, unet_batches):
+    """Guidance ending at 0.5 runs the unconditional pass (twice the batch) on the first half
+    of the steps and the prompt alone after: every tensor diffusers stacks for guidance
+    (SDXL's added embeddings and time ids, the inpainting mask) is halved with it."""
+    request = job(tiny_family_dir(family), family, mode=mode, num_images=2, steps=6, guidance_end=0.5)
+    result, batches = unet_batches(request)
+
+    guided = -(-len(batches) // 2)
+    assert batches == [4] * guided + [2] * (len(batches) - guided)
+    assert [picture.image.size for picture in result.pictures] == [(64, 64)] * 2
+
+
+def test_guidance_end_1_guides_every_step_and_0_none(engine, tiny_family_dir, job, unet_batches):
+    folder = tiny_family_dir("sd15")
+    euler = job(folder, sampler="Euler", guidance_scale=7.0)  # 4 steps, 4 UNet calls
+    full, full_batches = unet_batches(euler)
+    ending, _ = unet_batches(replace(euler, guidance_end=0.5))
+    none, none_batches = unet_batches(replace(euler, guidance_end=0.0))
+    unguided = engine.generate(replace(euler, guidance_scale=1.0))
+
+    assert euler.guidance_end == 1.0 and full_batches == [2] * 4 and none_batches == [1] * 4
+    assert np.array_equal(pixels(none.pictures[0]), pixels(unguided.pictures[0]))
+    assert not np.array_equal(pixels(ending.pictures[0]), pixels(full.pictures[0]))
+    assert not np.array_equal(pixels(ending.pictures[0]), pixels(none.pictures[0]))
+
+
+def test_guidance_end_outside_0_to_1_is_refused_by_name(engine, tiny_family_dir, job):
+    with pytest.raises(InvalidRequest, match="between 0 and 1") as refused:
+        engine.generate(job(tiny_family_dir("sd15"), guidance_end=1.5))
+    assert refused.value.field == "guidance_end"
 
 
 def test_guidance_rescale_is_refused_where_diffusers_ignores_it(engine, tiny_family_dir, job):

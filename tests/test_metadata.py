@@ -56,5 +56,11 @@ def test_image_modes_adapters_and_hashes_are_written_as_a1111_reads_them():
     assert settings.endswith('Lora hashes: "ink: abcdef0123"')
 
 
+def test_guidance_ending_early_is_written_and_full_guidance_is_not():
+    assert "CFG scale: 7.5, " in a1111_parameters(PARAMETERS | {"guidance_end": 0.6})
+    assert a1111_parameters(PARAMETERS | {"guidance_end": 0.6}).endswith("Guidance end: 0.6")
+    assert "Guidance end" not in a1111_parameters(PARAMETERS | {"guidance_end": 1.0})
+
+
 def test_text_to_image_has_no_denoising_strength():
     assert "Denoising strength" not in a1111_parameters(PARAMETERS | {"mode": "text_to_image", "strength": 0.75})

@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import pytest
+from PIL import Image
 
 from generation import results, submission
 from generation.models import GeneratedImage, GenerationSession
@@ -20,12 +21,12 @@ def generate(generated):
 
 @pytest.fixture
 def chain(generate):
-    """A (text to image) → B (image + text from A) → C (image to image from B), one image each
-    down the chain; A's second image stays alone."""
+    """A (text to image) → B (image + text from A) → C (image to image from B, guidance ending
+    halfway), one image each down the chain; A's second image stays alone."""
     first = generate()
     a = first.images.get(index=0)
     b = generate(mode="image_text", source_image=a.id, prompt="a red barn", num_images=1).images.get()
-    c = generate(mode="image_to_image", source_image=b.id, strength=0.5, num_images=1).images.get()
+    c = generate(mode="image_to_image", source_image=b.id, strength=0.5, guidance_end=0.5, num_images=1).images.get()
     return type("Chain", (), {"a": a, "b": b, "c": c, "first": first})
 
 
@@ -41,6 +42,7 @@ def test_lineage_lists_ancestors_oldest_first_with_what_changed(chain, api_as, t
     assert b_changes["prompt"] == ("a barn", "a red barn")
     c_changes = {change["name"]: (change["from"], change["to"]) for change in lineage["image"]["changes"]}
     assert c_changes["mode"] == ("Image + text", "Image to image") and c_changes["strength"] == (0.75, 0.5)
+    assert c_changes["guidance_end"] == (1.0, 0.5)
     assert "model" not in c_changes and lineage["starts_at_deleted_image"] is False
 
 
@@ -163,6 +165,17 @@ def test_image_page_shows_lineage_to_members_only(client, team, chain):
     assert "Delete" not in page  # a viewer changes nothing
     client.force_login(team.charlie)
     assert client.get(f"/projects/{team.project.id}/images/{chain.b.id}/").status_code == 404
+
+
+def test_image_page_and_png_say_where_guidance_ended(client, team, chain):
+    client.force_login(team.vera)
+    page = client.get(f"/projects/{team.project.id}/images/{chain.c.id}/").content.decode()
+    ended_early = "<th>Guidance end</th><td>50 % of the steps</td>"
+
+    assert ended_early in page
+    with chain.c.file.open("rb") as png, Image.open(png) as image:
+        assert image.text["parameters"].endswith("Guidance end: 0.5")
+    assert ended_early[:22] not in client.get(f"/projects/{team.project.id}/images/{chain.b.id}/").content.decode()
 
 
 def test_delete_from_the_image_page_is_for_writers(client, team, chain):

@@ -106,6 +106,12 @@ def held_out_scenes() -> list[Scene]:
     return [scene for scene in all_scenes() if is_held_out(scene)]
 
 
+def bench_scenes(count: int = 120, seed: int = 0) -> list[Scene]:
+    """`count` held-out scenes in a fixed random order: bench/demo_quality.py's prompts."""
+    scenes = held_out_scenes()
+    return random.Random(seed).sample(scenes, min(count, len(scenes)))
+
+
 def random_scene(rng: random.Random, scenes: list[Scene] | None = None, style: str = "filled") -> Scene:
     return replace(rng.choice(scenes or training_scenes()), style=style)
 

@@ -33,6 +33,7 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "base_model",
             "default_steps",
             "default_guidance_scale",
+            "default_guidance_end",
             "default_width",
             "default_height",
             "default_sampler",
@@ -103,6 +104,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "eta",
             "clip_skip",
             "guidance_rescale",
+            "guidance_end",
             "resize_mode",
             "source_image",
             "comparison",
@@ -189,6 +191,13 @@ class GenerationInputSerializer(serializers.Serializer):
     eta = in_range(serializers.FloatField, limits.ETA, required=False, default=0.0)
     clip_skip = in_range(serializers.IntegerField, limits.CLIP_SKIP, required=False, default=0)
     guidance_rescale = in_range(serializers.FloatField, limits.GUIDANCE_RESCALE, required=False, default=0.0)
+    guidance_end = in_range(
+        serializers.FloatField,
+        limits.GUIDANCE_END,
+        required=False,
+        help_text="The fraction of the steps that run classifier-free guidance; the rest follow the prompt alone "
+        "(0.6: the first 60 %). Default: the model's.",
+    )
     resize_mode = serializers.CharField(required=False, default="just_resize")
     init_image = serializers.FileField(required=False, allow_empty_file=False)
     mask_image = serializers.FileField(required=False, allow_empty_file=False)
@@ -294,6 +303,7 @@ class LimitsSerializer(serializers.Serializer):
     strength = RangeSerializer()
     eta = RangeSerializer()
     guidance_rescale = RangeSerializer()
+    guidance_end = RangeSerializer()
     clip_skip = RangeSerializer()
     adapter_weight = RangeSerializer()
     compared_models = RangeSerializer()

@@ -27,6 +27,7 @@ ADAPTER_WEIGHT = Range(-2, 2)
 STRENGTH = Range(0, 1)
 ETA = Range(0, 1)
 GUIDANCE_RESCALE = Range(0, 1)
+GUIDANCE_END = Range(0, 1)  # the fraction of the steps that run classifier-free guidance
 CLIP_SKIP = Range(0, 12)
 SEED = Range(0, 2**32 - 1)  # -1 on input means "pick one"
 COMPARED_MODELS = Range(2, 4)

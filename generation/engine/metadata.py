@@ -27,6 +27,7 @@ def a1111_parameters(parameters: dict) -> str:
         "Clip skip": parameters.get("clip_skip") if (parameters.get("clip_skip") or 0) > 1 else None,
         "Eta": parameters.get("eta") or None,
         "CFG Rescale phi": parameters.get("guidance_rescale") or None,
+        "Guidance end": parameters["guidance_end"] if parameters.get("guidance_end", 1) < 1 else None,
         "Lora hashes": _quoted(", ".join(f"{a['name']}: {a['hash']}" for a in adapters if a.get("hash"))) or None,
     }
     prompt = parameters.get("prompt", "")

@@ -96,6 +96,7 @@ class GenerationRequest:
     eta: float = 0.0
     clip_skip: int = 0  # 0 or 1: the last CLIP layer; 2: the one before it, as in A1111
     guidance_rescale: float = 0.0
+    guidance_end: float = 1.0  # guidance runs on the first ceil(end × steps) steps, then the prompt alone
     strength: float = 0.75  # denoising strength of the image modes
     init_image: Image.Image | None = None
     mask_image: Image.Image | None = None  # white repaints, black keeps

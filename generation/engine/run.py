@@ -1,6 +1,7 @@
 """One job on a loaded model: every mode, one batched call, one seeded generator per image."""
 
 import inspect
+import math
 
 import numpy as np
 import torch
@@ -26,6 +27,8 @@ from .requests import (
 from .samplers import check_sampler, check_sampler_fits, local_scheduler_config, sampler_name_of
 
 VAE_TILING_PIXELS = 1536 * 1536  # above this the VAE decodes in tiles to bound its memory
+# What diffusers' SD and SDXL pipelines stack as [unconditional, conditional] for guidance.
+GUIDANCE_BATCHED = ("prompt_embeds", "add_text_embeds", "add_time_ids", "mask", "masked_image_latents")
 
 
 def check_request(request: GenerationRequest) -> None:
@@ -63,6 +66,7 @@ def check_limits(request: GenerationRequest) -> None:
         ("eta", request.eta, limits.ETA),
         ("clip_skip", request.clip_skip, limits.CLIP_SKIP),
         ("guidance_rescale", request.guidance_rescale, limits.GUIDANCE_RESCALE),
+        ("guidance_end", request.guidance_end, limits.GUIDANCE_END),
         ("seed", request.seed, limits.SEED),
     ):
         if value not in allowed:
@@ -132,12 +136,13 @@ def call_arguments(pipeline, request: GenerationRequest, hooks: JobHooks, output
     arguments = {
         **prompt_arguments(pipeline, request.prompt, request.negative_prompt, request.clip_skip),
         "num_inference_steps": request.steps,
-        "guidance_scale": request.guidance_scale,
+        # Guidance ending at 0 is no guidance: 1 makes the pipeline skip the unconditional pass.
+        "guidance_scale": request.guidance_scale if request.guidance_end > 0 else 1.0,
         "num_images_per_prompt": request.num_images,
         "generator": generators,
         "eta": request.eta,
         "callback_on_step_end": step_callback(request, hooks),
-        "callback_on_step_end_tensor_inputs": ["latents"],
+        "callback_on_step_end_tensor_inputs": ["latents", *guidance_tensors(pipeline, request)],
         "output_type": output_type,
     }
     if request.guidance_rescale:
@@ -155,12 +160,36 @@ def call_arguments(pipeline, request: GenerationRequest, hooks: JobHooks, output
     return arguments
 
 
+def guidance_tensors(pipeline, request: GenerationRequest) -> list[str]:
+    """What the step callback must halve when guidance ends before the last step."""
+    if not 0 < request.guidance_end < 1:
+        return []
+    return [name for name in GUIDANCE_BATCHED if name in pipeline._callback_tensor_inputs]
+
+
+def guided_steps(guidance_end: float, total: int) -> int:
+    """How many of the `total` denoising steps run classifier-free guidance: the first
+    ceil(guidance_end × total), so any end above 0 guides at least one step."""
+    return math.ceil(round(guidance_end * total, 6))
+
+
+def end_guidance(pipeline, tensors: dict) -> dict:
+    """Turn classifier-free guidance off for the steps left: keep the conditional half of
+    every tensor stacked for it (diffusers' "dynamic CFG" callback), so they run the prompt
+    alone at half the UNet work."""
+    pipeline._guidance_scale = 1.0  # do_classifier_free_guidance reads `> 1`
+    return tensors | {name: tensors[name].chunk(2)[-1] for name in GUIDANCE_BATCHED if name in tensors}
+
+
 def step_callback(request: GenerationRequest, hooks: JobHooks):
-    """Build diffusers' `callback_on_step_end`: report the step, previews, stop if asked to."""
+    """Build diffusers' `callback_on_step_end`: end guidance where the request says, report
+    the step, previews, stop if asked to."""
 
     def on_step_end(pipeline, step_index, timestep, callback_kwargs):
         # num_timesteps is the true total in every mode (PNDM runs one step more than asked).
         step, total = step_index + 1, pipeline.num_timesteps
+        if pipeline.do_classifier_free_guidance and step == guided_steps(request.guidance_end, total) < total:
+            callback_kwargs = end_guidance(pipeline, callback_kwargs)
         previews = ()
         if request.preview_every and (step % request.preview_every == 0) and step < total:
             previews = latents_to_previews(callback_kwargs["latents"], request.model.family)

@@ -85,6 +85,13 @@ class ModelEntry(models.Model):
     default_height = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[validate_image_side], help_text=FAMILY_DEFAULT
     )
+    default_guidance_end = models.FloatField(
+        null=True,
+        blank=True,
+        validators=within(limits.GUIDANCE_END),
+        help_text="The fraction of the steps that run classifier-free guidance; blank: 1, all of them. Below 1 lets "
+        "a model that over-shoots at high guidance take it: the last steps draw the details from the prompt alone.",
+    )
     default_sampler = models.CharField(
         max_length=40, blank=True, choices=SAMPLER_CHOICES, help_text="Blank: the scheduler saved with the model."
     )
@@ -144,8 +151,9 @@ class ModelEntry(models.Model):
 
     def seed_family_defaults(self) -> None:
         """Fill the defaults left blank from the family: an SDXL-Turbo entry starts at one step
-        without guidance, an SDXL one at 1024², an SD 2.1 one at 768². (A blank sampler stays
-        blank: the scheduler saved with the model is the one it was made for.)"""
+        without guidance, an SDXL one at 1024², an SD 2.1 one at 768²; guidance runs on every
+        step. (A blank sampler stays blank: the scheduler saved with the model is the one it
+        was made for.)"""
         if self.family not in PROFILES:
             return  # the field's own choices error says it
         family = profile(self.family)
@@ -154,6 +162,7 @@ class ModelEntry(models.Model):
             ("default_guidance_scale", family.default_guidance_scale),
             ("default_width", family.native_side),
             ("default_height", family.native_side),
+            ("default_guidance_end", 1.0),
         ):
             if getattr(self, field) in (None, ""):
                 setattr(self, field, value)

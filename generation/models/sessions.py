@@ -67,6 +67,11 @@ class GenerationSession(models.Model):
     eta = models.FloatField(default=0.0, validators=within(limits.ETA))
     clip_skip = models.PositiveSmallIntegerField(default=0, validators=within(limits.CLIP_SKIP))
     guidance_rescale = models.FloatField(default=0.0, validators=within(limits.GUIDANCE_RESCALE))
+    guidance_end = models.FloatField(
+        default=1.0,
+        validators=within(limits.GUIDANCE_END),
+        help_text="The fraction of the steps that run classifier-free guidance; the rest follow the prompt alone.",
+    )
     strength = models.FloatField(default=0.75, validators=within(limits.STRENGTH), help_text="Denoising strength.")
     resize_mode = models.CharField(max_length=20, choices=RESIZE_MODE_CHOICES, default="just_resize")
     aspect = models.CharField(max_length=10, blank=True, help_text="The aspect preset the size came from.")
@@ -149,6 +154,7 @@ class GenerationSession(models.Model):
             "eta": self.eta,
             "clip_skip": self.clip_skip,
             "guidance_rescale": self.guidance_rescale,
+            "guidance_end": self.guidance_end,
             "strength": self.strength,
             "resize_mode": self.resize_mode,
             "aspect": self.aspect,

@@ -26,6 +26,7 @@ export function initForm({ form, options, catalog, onSubmit }) {
     if (!model) return;
     $("steps").value = model.default_steps;
     $("guidance_scale").value = model.default_guidance_scale;
+    $("guidance_end").value = model.default_guidance_end;
     $("width").value = model.default_width;
     $("height").value = model.default_height;
     $("sampler").value = model.default_sampler || "";
@@ -150,7 +151,7 @@ export function initForm({ form, options, catalog, onSubmit }) {
     applyModelDefaults();
     const mode = session.mode === "upscale" ? "image_to_image" : session.mode;
     form.querySelector(`input[name=mode][value=${mode}]`).checked = true;
-    for (const name of ["prompt", "negative_prompt", "steps", "guidance_scale", "sampler", "eta", "clip_skip", "guidance_rescale", "resize_mode"]) {
+    for (const name of ["prompt", "negative_prompt", "steps", "guidance_scale", "sampler", "eta", "clip_skip", "guidance_rescale", "guidance_end", "resize_mode"]) {
       $(name).value = session[name];
     }
     $("seed").value = body.seed;
