@@ -126,18 +126,27 @@ def colours_off(image: Image.Image, scene: Scene) -> float:
     return float(np.linalg.norm(background - COLOURS[scene.background]) + np.linalg.norm(shape - COLOURS[scene.colour]))
 
 
+@pytest.fixture(scope="module")
+def unseen_readings() -> dict:
+    """What `unseen` read, by setting: the guidance tests share their pictures."""
+    return {}
+
+
 @pytest.fixture
-def unseen(picture):
+def unseen(picture, unseen_readings):
     """unseen(guidance, **fields) -> (colours off, shape read right) for each of the first 16
     of bench/demo_quality.py's held-out prompts, prompt k at seed k, 20 Euler steps (the defaults)."""
     scenes = bench_scenes()[:16]
 
     def run(guidance: float, **fields) -> list[tuple[float, bool]]:
-        readings = []
-        for seed, scene in enumerate(scenes):
-            image = picture(scene.caption(), seed, steps=20, guidance_scale=guidance, **fields)
-            readings.append((colours_off(image, scene), score(read_picture(image), scene)["shape"]))
-        return readings
+        setting = (guidance, *sorted(fields.items()))
+        if setting not in unseen_readings:
+            readings = []
+            for seed, scene in enumerate(scenes):
+                image = picture(scene.caption(), seed, steps=20, guidance_scale=guidance, **fields)
+                readings.append((colours_off(image, scene), score(read_picture(image), scene)["shape"]))
+            unseen_readings[setting] = readings
+        return unseen_readings[setting]
 
     return run
 

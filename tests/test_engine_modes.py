@@ -190,7 +190,7 @@ def test_guidance_ends_after_its_fraction_of_the_steps_in_every_mode(tiny_family
     """Guidance ending at 0.5 runs the unconditional pass (twice the batch) on the first half
     of the steps and the prompt alone after: every tensor diffusers stacks for guidance
     (SDXL's added embeddings and time ids, the inpainting mask) is halved with it."""
-    request = job(tiny_family_dir(family), family, mode=mode, num_images=2, steps=6, guidance_end=0.5)
+    request = job(tiny_family_dir(family), family, mode=mode, num_images=2, guidance_end=0.5)
     result, batches = unet_batches(request)
 
     guided = -(-len(batches) // 2)
