@@ -49,14 +49,16 @@ def check_sampler_fits(name: str, base_config) -> None:
     """Refuse a Karras sampler on a zero-terminal-SNR schedule (`rescale_betas_zero_snr`)
     where the scheduler honours it: the Karras ramp then starts at sigma 4096, puts most
     steps on timesteps 999 and 998, and diffusers' multistep solver runs past its own
-    sigmas on the duplicates (IndexError; huggingface/diffusers#12771)."""
-    import diffusers
-
+    sigmas on the duplicates (IndexError; huggingface/diffusers#12771). Runs at submission
+    too, so diffusers is imported only for a Karras sampler on such a schedule."""
     if not (name and dict(base_config).get("rescale_betas_zero_snr")):
         return
     class_name, extra = SAMPLERS[name]
-    honoured = "rescale_betas_zero_snr" in inspect.signature(getattr(diffusers, class_name)).parameters
-    if extra.get("use_karras_sigmas") and honoured:
+    if not extra.get("use_karras_sigmas"):
+        return
+    import diffusers
+
+    if "rescale_betas_zero_snr" in inspect.signature(getattr(diffusers, class_name)).parameters:
         others = ", ".join(
             other for other, (_, other_extra) in SAMPLERS.items() if not other_extra.get("use_karras_sigmas")
         )
